@@ -1,0 +1,145 @@
+"""OrderActor: one order's life, from submit to a terminal state, on the order state table.
+
+It submits through the venue gateway, follows the venue's reports about its id, cancels
+when told and counts a cancel as done only when the venue confirms it. Fills are booked
+by the portfolio from the user channel, not here, so a fill that arrives after this actor
+has finished is still counted (exactly once, by trade and order id).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import trio
+
+from engine.gateway import OrderSpec, VenueGateway
+from engine.mailbox import Mailbox, Resync
+from engine.messages import CancelOrder, OrderClosed, OrderReport, TradeReport
+from engine.orderfsm import OrderEvent, OrderState, next_state
+from engine.stats import EngineStats
+
+log = logging.getLogger("polyengine.order")
+
+OrderInput = TradeReport | OrderReport | CancelOrder
+
+
+class OrderActor:
+    def __init__(
+        self,
+        spec: OrderSpec,
+        strategy: str,
+        condition_id: str,
+        key: str,
+        origin_ts_ns: int,
+        mailbox: Mailbox[OrderInput],
+        gateway: VenueGateway,
+        closed_out: Mailbox[Any],
+        stats: EngineStats,
+    ) -> None:
+        self.spec = spec
+        self.strategy = strategy
+        self.condition_id = condition_id
+        self.key = key
+        self.origin_ts_ns = origin_ts_ns
+        self.mailbox = mailbox
+        self.gateway = gateway
+        self.closed_out = closed_out
+        self.stats = stats
+        self.state = OrderState.INITIALIZED
+        self.filled = 0
+        self.error = ""
+        self._trades: set[str] = set()
+
+    def on(self, event: OrderEvent) -> None:
+        new = next_state(self.state, event)
+        if new is not None:
+            self.state = new
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        try:
+            await self._submit()
+            while not self.state.terminal:
+                self._settle_taker_remainder()
+                if self.state.terminal:
+                    break
+                self.handle(await self.mailbox.receive())
+                if self.state is OrderState.PENDING_CANCEL and not self._cancel_sent:
+                    await self._cancel()
+        finally:
+            with trio.CancelScope(shield=True):
+                await self.closed_out.send(
+                    OrderClosed(
+                        time.perf_counter_ns(),
+                        self.spec.order_id,
+                        self.strategy,
+                        self.condition_id,
+                        self.key,
+                        self.state.value,
+                        self.filled,
+                    )
+                )
+
+    _cancel_sent = False
+    _matched_at_once: int | None = None
+
+    def _settle_taker_remainder(self) -> None:
+        """A FOK/FAK never rests: once the fills the venue reported have arrived, the
+        unfilled remainder (if any) was killed by the venue, which is a cancellation."""
+        expected = self._matched_at_once
+        if expected is None or self.spec.order_type.rests:
+            return
+        if self.filled >= expected and self.filled < self.spec.size:
+            self.on(OrderEvent.CANCELED)
+
+    async def _submit(self) -> None:
+        self.on(OrderEvent.SUBMIT)
+        if self.origin_ts_ns:
+            self.stats.frame_to_order.record(time.perf_counter_ns() - self.origin_ts_ns)
+        self.stats.orders_sent += 1
+        result = await self.gateway.post_order(self.spec)
+        if not result.success:
+            self.error = result.error
+            self.stats.orders_rejected += 1
+            self.stats.count_rejection(result.error.split(":")[0][:80])
+            self.on(OrderEvent.REJECT)
+            return
+        self._matched_at_once = result.matched
+        if self.state is OrderState.SUBMITTED:
+            self.on(OrderEvent.ACCEPT)
+
+    def handle(self, message: OrderInput | Resync) -> None:
+        match message:
+            case TradeReport(trade_id=trade_id, size=size):
+                if trade_id in self._trades:
+                    return
+                self._trades.add(trade_id)
+                self.filled += size
+                self.on(
+                    OrderEvent.FULL_FILL
+                    if self.filled >= self.spec.size
+                    else OrderEvent.PARTIAL_FILL
+                )
+            case OrderReport(kind="CANCELLATION"):
+                self.on(OrderEvent.CANCELED)
+            case OrderReport():
+                pass
+            case CancelOrder():
+                if self.state in (
+                    OrderState.ACCEPTED,
+                    OrderState.PARTIALLY_FILLED,
+                    OrderState.SUBMITTED,
+                ):
+                    self.on(OrderEvent.CANCEL_REQUEST)
+            case Resync():
+                pass
+
+    async def _cancel(self) -> None:
+        """Ask the venue; if it says the order is gone, its reports decide what happened."""
+        self._cancel_sent = True
+        self.stats.cancels_sent += 1
+        if await self.gateway.cancel_order(self.spec.order_id):
+            self.on(OrderEvent.CANCELED)
+        # Not canceled means matched or already finished: its reports will follow.

@@ -1,0 +1,182 @@
+"""OrderManager: turns strategies' intents into orders, through the risk gate.
+
+SetQuotes says which resting orders a strategy wants in a market: the manager keeps
+the ones that already match, cancels the rest and places what is missing. TakeOrders
+are sent as they are. Each order gets its own temporary OrderActor under the orders
+supervisor; a crashed order actor is not restarted (its order goes to reconciliation).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import trio
+
+from actors.order import OrderActor, OrderInput
+from engine.gateway import OrderSpec, VenueGateway
+from engine.mailbox import Mailbox, Overflow, Resync
+from engine.messages import (
+    CancelOrder,
+    CashUpdate,
+    OrderClosed,
+    SetQuotes,
+    TakeOrders,
+)
+from engine.order_ids import OrderIdFactory
+from engine.registry import OrderMeta, OrderRegistry
+from engine.risk import RiskGate
+from engine.stats import EngineStats
+from engine.supervisor import ChildSpec, Restart, Supervisor
+from engine.units import OrderType, Side, notional
+
+log = logging.getLogger("polyengine.orders")
+
+ManagerInput = SetQuotes | TakeOrders | OrderClosed | CashUpdate
+ORDER_MAILBOX_CAPACITY = 256
+
+
+@dataclass(slots=True)
+class LiveOrder:
+    spec: OrderSpec
+    mailbox: Mailbox[OrderInput]
+    cancel_requested: bool = False
+
+
+class OrderManager:
+    def __init__(
+        self,
+        mailbox: Mailbox[ManagerInput],
+        orders: Supervisor,
+        registry: OrderRegistry,
+        gateway: VenueGateway,
+        ids: OrderIdFactory,
+        risk: RiskGate,
+        stats: EngineStats,
+        initial_cash: int,
+        stopping: trio.Event,
+    ) -> None:
+        self.mailbox = mailbox
+        self.orders = orders
+        self.registry = registry
+        self.gateway = gateway
+        self.ids = ids
+        self.risk = risk
+        self.stats = stats
+        self.cash = initial_cash
+        self.stopping = stopping
+        self.quotes: dict[tuple[str, str, str], LiveOrder] = {}
+        self.open: dict[str, LiveOrder] = {}
+        self.buy_reserved: dict[str, int] = {}  # condition id -> notional of open BUYs
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        while True:
+            message = await self.mailbox.receive()
+            match message:
+                case SetQuotes():
+                    await self.on_quotes(message)
+                case TakeOrders():
+                    await self.on_take(message)
+                case OrderClosed():
+                    self.on_closed(message)
+                case CashUpdate(cash=cash):
+                    self.cash = cash
+                case Resync():
+                    pass
+
+    async def on_quotes(self, intent: SetQuotes) -> None:
+        wanted = {q.key: q for q in intent.quotes}
+        for (strategy, cid, key), live in list(self.quotes.items()):
+            if strategy != intent.strategy or cid != intent.condition_id:
+                continue
+            target = wanted.get(key)
+            spec = live.spec
+            if target is not None and (target.price, target.size) == (spec.price, spec.size):
+                del wanted[key]  # already resting as wanted
+                continue
+            del self.quotes[(strategy, cid, key)]
+            await self._cancel(live, "requote")
+        if self.stopping.is_set():
+            return
+        for key, target in wanted.items():
+            spec = self.ids.make(
+                target.token_id,
+                target.side,
+                target.price,
+                target.size,
+                OrderType.GTC,
+                target.post_only,
+            )
+            placed = await self._place(
+                spec, intent.strategy, intent.condition_id, key, intent.origin_ts_ns
+            )
+            if placed is not None:
+                self.quotes[(intent.strategy, intent.condition_id, key)] = placed
+
+    async def on_take(self, intent: TakeOrders) -> None:
+        if self.stopping.is_set():
+            return
+        for index, leg in enumerate(intent.legs):
+            spec = self.ids.make(leg.token_id, leg.side, leg.price, leg.size, leg.order_type, False)
+            await self._place(
+                spec, intent.strategy, intent.condition_id, f"take-{index}", intent.origin_ts_ns
+            )
+
+    async def _place(
+        self, spec: OrderSpec, strategy: str, condition_id: str, key: str, origin_ts_ns: int
+    ) -> LiveOrder | None:
+        reserved = sum(self.buy_reserved.values())
+        check = self.risk.check(
+            spec.side,
+            spec.price,
+            spec.size,
+            self.buy_reserved.get(condition_id, 0),
+            self.cash - reserved,
+        )
+        if not check.allowed:
+            self.stats.orders_denied += 1
+            self.stats.count_rejection(f"denied: {check.reason}")
+            return None
+        mailbox: Mailbox[OrderInput] = Mailbox(
+            f"order:{spec.order_id[:10]}", ORDER_MAILBOX_CAPACITY, Overflow.BLOCK
+        )
+        self.registry.register(OrderMeta(spec, strategy, condition_id, key), mailbox)
+        live = LiveOrder(spec, mailbox)
+        self.open[spec.order_id] = live
+        self.risk.open_orders += 1
+        if spec.side is Side.BUY:
+            value = notional(spec.price, spec.size)
+            self.buy_reserved[condition_id] = self.buy_reserved.get(condition_id, 0) + value
+        actor = OrderActor(
+            spec, strategy, condition_id, key, origin_ts_ns, mailbox, self.gateway, self.mailbox,
+            self.stats,
+        )  # fmt: skip
+        await self.orders.start_child(ChildSpec(spec.order_id, actor.run, Restart.TEMPORARY))
+        return live
+
+    async def _cancel(self, live: LiveOrder, reason: str) -> None:
+        if live.cancel_requested:
+            return
+        live.cancel_requested = True
+        await live.mailbox.send(CancelOrder(time.perf_counter_ns(), live.spec.order_id, reason))
+
+    def on_closed(self, closed: OrderClosed) -> None:
+        live = self.open.pop(closed.order_id, None)
+        self.registry.closed(closed.order_id)
+        if live is None:
+            return
+        self.risk.open_orders -= 1
+        key = (closed.strategy, closed.condition_id, closed.key)
+        if self.quotes.get(key) is live:
+            del self.quotes[key]
+        if live.spec.side is Side.BUY:
+            value = notional(live.spec.price, live.spec.size)
+            self.buy_reserved[closed.condition_id] -= value
+
+    async def cancel_everything(self) -> list[str]:
+        """Shutdown hook: ask every order actor to cancel, then cancel all at the venue."""
+        for live in list(self.open.values()):
+            await self._cancel(live, "shutdown")
+        return await self.gateway.cancel_all()

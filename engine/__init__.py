@@ -1,0 +1,1 @@
+"""polyengine: an actor-model trading engine for Polymarket."""

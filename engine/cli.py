@@ -1,0 +1,73 @@
+"""The `polyengine` command line. Errors are one line on stderr, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from engine.config import Config, ConfigError, load_config
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="polyengine", description="An actor-model trading engine for Polymarket.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = commands.add_parser(
+        "run",
+        help="run a paper-trading session against the simulated venue",
+        description="Paper-trade against the in-process simulated venue on an accelerated "
+        "clock, then print a report. Settings come from --config (TOML), POLYENGINE_* "
+        "variables (POLYENGINE_VENUE__SEED=3) and these flags, in that order.",
+    )
+    run.add_argument("--config", type=Path, metavar="FILE", help="TOML configuration file")
+    run.add_argument(
+        "--report-json", type=Path, metavar="PATH", help="also write the report as JSON"
+    )
+    run.add_argument("--seed", type=int, help="scenario seed (venue.seed)")
+    run.add_argument("--windows", type=int, help="15-minute market windows to run (venue.windows)")
+    run.add_argument(
+        "--clock-rate",
+        type=float,
+        metavar="RATE",
+        help="simulated seconds per real second; 0 jumps over idle time (clock.rate)",
+    )
+    run.add_argument("--quiet", action="store_true", help="no progress lines")
+    return parser
+
+
+def _load(args: argparse.Namespace) -> Config:
+    return load_config(
+        args.config,
+        os.environ,
+        {
+            "venue.seed": args.seed,
+            "venue.windows": args.windows,
+            "clock.rate": args.clock_rate,
+            "run.progress": False if args.quiet else None,
+        },
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = _load(args)
+    except ConfigError as exc:
+        print(f"polyengine: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "run":
+        from engine.session import run_paper_session
+
+        return run_paper_session(config, args.report_json)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""Configuration: pydantic models loaded from a TOML file plus POLYENGINE_* variables.
+
+Every model is frozen and forbids unknown keys, so a typo is an error rather than a
+silently ignored setting. Money and sizes are Decimal at this edge and converted to
+integer micro units (`engine.units`) where the engine uses them. Environment variables
+name a nested field with double underscores: POLYENGINE_VENUE__SEED=7 sets venue.seed.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from engine.units import parse_units
+
+ENV_PREFIX = "POLYENGINE_"
+
+
+class ConfigError(ValueError):
+    """A configuration problem, already phrased as one line naming the field."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _micro(value: Decimal) -> int:
+    return parse_units(value)
+
+
+class VenueConfig(_Model):
+    """The simulated venue the paper session trades against."""
+
+    seed: int = Field(default=7, ge=0, description="seed of the scenario (spot path, traders)")
+    windows: int = Field(default=2, ge=1, le=96, description="15-minute market windows to run")
+    start_ts: int = Field(
+        default=1_793_404_800, ge=0, description="unix start of the first window (multiple of 900)"
+    )
+    step_s: float = Field(default=1.0, gt=0, le=60, description="scenario step in seconds")
+    initial_balance: Decimal = Field(default=Decimal(10_000), gt=0, description="USDC per account")
+    latency_ms: float = Field(default=20.0, ge=0, le=5_000, description="one-way venue latency")
+
+    @field_validator("start_ts")
+    @classmethod
+    def _aligned(cls, value: int) -> int:
+        if value % 900:
+            raise ValueError(
+                "must be a multiple of 900 (15-minute windows start on the quarter hour)"
+            )
+        return value
+
+    @property
+    def initial_balance_micro(self) -> int:
+        return _micro(self.initial_balance)
+
+
+class ClockConfig(_Model):
+    """How simulated time runs: rate 0 jumps over idle time (as fast as possible)."""
+
+    rate: float = Field(default=0.0, ge=0, le=1_000_000, description="simulated seconds per second")
+
+
+class ParityConfig(_Model):
+    """Parity arbitrage: buy both outcomes when their asks sum below 1 minus fees and edge."""
+
+    enabled: bool = True
+    min_edge: Decimal = Field(default=Decimal("0.01"), ge=0, lt=1)
+    max_size: Decimal = Field(default=Decimal("50"), ge=5)
+    cooldown_s: float = Field(default=2.0, ge=0)
+
+    @property
+    def min_edge_micro(self) -> int:
+        return _micro(self.min_edge)
+
+    @property
+    def max_size_micro(self) -> int:
+        return _micro(self.max_size)
+
+
+class MakerConfig(_Model):
+    """Passive spread maker: quotes inside wide spreads, skewed by inventory, never crossing."""
+
+    enabled: bool = True
+    min_spread_ticks: int = Field(default=3, ge=2, le=50)
+    quote_size: Decimal = Field(default=Decimal("10"), ge=5)
+    max_inventory: Decimal = Field(default=Decimal("100"), gt=0)
+    skew_ticks_per_quote: int = Field(
+        default=1, ge=0, le=10, description="ticks of skew per quote_size of net inventory"
+    )
+    stop_before_end_s: float = Field(default=60.0, ge=0)
+
+    @property
+    def quote_size_micro(self) -> int:
+        return _micro(self.quote_size)
+
+    @property
+    def max_inventory_micro(self) -> int:
+        return _micro(self.max_inventory)
+
+
+class StrategiesConfig(_Model):
+    parity: ParityConfig = ParityConfig()
+    maker: MakerConfig = MakerConfig()
+
+
+class RiskConfig(_Model):
+    """Hard limits checked before any order leaves the engine."""
+
+    max_open_orders: int = Field(default=40, ge=1)
+    max_notional_per_market: Decimal = Field(default=Decimal("1000"), gt=0)
+    max_order_size: Decimal = Field(default=Decimal("200"), ge=5)
+
+    @property
+    def max_notional_per_market_micro(self) -> int:
+        return _micro(self.max_notional_per_market)
+
+    @property
+    def max_order_size_micro(self) -> int:
+        return _micro(self.max_order_size)
+
+
+class RunConfig(_Model):
+    mode: Literal["paper"] = "paper"
+    progress: bool = True
+    progress_every_s: float = Field(
+        default=60.0, gt=0, description="simulated seconds between lines"
+    )
+
+
+class Config(_Model):
+    venue: VenueConfig = VenueConfig()
+    clock: ClockConfig = ClockConfig()
+    strategies: StrategiesConfig = StrategiesConfig()
+    risk: RiskConfig = RiskConfig()
+    run: RunConfig = RunConfig()
+
+
+def _set_nested(target: dict[str, Any], path: list[str], value: object) -> None:
+    node = target
+    for part in path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"config error: {'.'.join(path)}: conflicts with a scalar value")
+        node = child
+    node[path[-1]] = value
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "config"
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown setting"
+    got = first.get("input")
+    shown = "" if isinstance(got, dict) or got is None else f" (got {got!r})"
+    return f"config error: {where}: {message}{shown}"
+
+
+def load_config(
+    path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, object] | None = None,
+) -> Config:
+    """Read the TOML file (if any), overlay POLYENGINE_* variables, then command-line
+    overrides (dotted names such as "venue.seed"), and validate.
+
+    Raises ConfigError with a one-line message naming the field and what is allowed.
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config error: file not found: {path}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config error: {path}: not valid TOML ({exc})") from None
+    for key, value in (env or {}).items():
+        if key.startswith(ENV_PREFIX):
+            parts = key[len(ENV_PREFIX) :].lower().split("__")
+            if all(parts):
+                _set_nested(data, parts, value)
+    for dotted, override in (overrides or {}).items():
+        if override is not None:
+            _set_nested(data, dotted.split("."), override)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None

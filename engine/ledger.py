@@ -1,0 +1,176 @@
+"""The portfolio ledger: cash, positions, cost basis, PnL, fees and settlement, exactly.
+
+Everything is integer micro units. A position keeps its total cost rather than an
+average price, so selling part of it removes cost by integer division and selling the
+rest removes what is left: no rounding residue can accumulate, and the identity
+
+    final_cash = initial_cash + realized_pnl - fees + settlement_pnl - open_cost
+
+holds to the micro-USDC at every moment (`check_identity`). Positions are held per
+(strategy, token), so PnL can be reported per strategy and per market.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from engine.messages import Fill
+from engine.units import UNIT, Side, notional
+
+
+class LedgerError(ValueError):
+    """A fill or settlement that the ledger cannot apply (for example selling unheld shares)."""
+
+
+@dataclass(slots=True)
+class Position:
+    """Shares held of one token by one strategy and what they cost (excluding fees)."""
+
+    size: int = 0
+    cost: int = 0
+
+    @property
+    def average_price(self) -> int | None:
+        """Average cost in micro-USDC per share, rounded down; None when flat."""
+        if self.size == 0:
+            return None
+        return self.cost * 1_000_000 // self.size
+
+
+@dataclass(slots=True)
+class Attribution:
+    """Running totals for one strategy or one market."""
+
+    fills: int = 0
+    volume: int = 0
+    fees: int = 0
+    realized_pnl: int = 0
+    settlement_pnl: int = 0
+
+    @property
+    def net_pnl(self) -> int:
+        return self.realized_pnl + self.settlement_pnl - self.fees
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementResult:
+    condition_id: str
+    winner: int | None
+    payout: int
+    pnl: int
+
+
+@dataclass
+class Ledger:
+    initial_cash: int
+    cash: int = field(init=False)
+    fees: int = 0
+    realized_pnl: int = 0
+    settlement_pnl: int = 0
+    settlement_payout: int = 0
+    positions: dict[tuple[str, str], Position] = field(default_factory=dict)
+    by_strategy: dict[str, Attribution] = field(default_factory=dict)
+    by_market: dict[str, Attribution] = field(default_factory=dict)
+    settlements: list[SettlementResult] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
+    _seen: set[tuple[str, str]] = field(default_factory=set)
+    _token_market: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.cash = self.initial_cash
+
+    def apply_fill(self, fill: Fill) -> bool:
+        """Book a fill once. Returns False (and changes nothing) for a repeat of one booked."""
+        key = (fill.trade_id, fill.order_id)
+        if key in self._seen:
+            return False
+        if fill.size <= 0 or fill.fee < 0:
+            raise LedgerError(f"fill {fill.trade_id} has size {fill.size} and fee {fill.fee}")
+        position = self.positions.setdefault((fill.strategy, fill.token_id), Position())
+        value = notional(fill.price, fill.size)
+        realized = 0
+        if fill.side is Side.BUY:
+            self.cash -= value
+            position.size += fill.size
+            position.cost += value
+        else:
+            if fill.size > position.size:
+                held = position.size
+                raise LedgerError(
+                    f"{fill.strategy} sells {fill.size} of {fill.token_id}, holds {held}"
+                )
+            removed = position.cost * fill.size // position.size
+            if fill.size == position.size:
+                removed = position.cost
+            position.size -= fill.size
+            position.cost -= removed
+            self.cash += value
+            realized = value - removed
+        self.cash -= fill.fee
+        self.fees += fill.fee
+        self.realized_pnl += realized
+        self._seen.add(key)
+        self._token_market[fill.token_id] = fill.condition_id
+        self.fills.append(fill)
+        for totals in (
+            self.by_strategy.setdefault(fill.strategy, Attribution()),
+            self.by_market.setdefault(fill.condition_id, Attribution()),
+        ):
+            totals.fills += 1
+            totals.volume += value
+            totals.fees += fill.fee
+            totals.realized_pnl += realized
+        return True
+
+    def settle(
+        self,
+        condition_id: str,
+        token_ids: tuple[str, str],
+        payout_per_share: tuple[int, int],
+        winner: int | None,
+    ) -> SettlementResult:
+        """Redeem every strategy's shares of a resolved market at the given payouts."""
+        payout_total = 0
+        pnl_total = 0
+        for (strategy, token_id), position in self.positions.items():
+            if token_id not in token_ids or position.size == 0:
+                continue
+            per_share = payout_per_share[token_ids.index(token_id)]
+            payout = notional(per_share, position.size)
+            pnl = payout - position.cost
+            self.cash += payout
+            payout_total += payout
+            pnl_total += pnl
+            self.by_strategy.setdefault(strategy, Attribution()).settlement_pnl += pnl
+            self.by_market.setdefault(condition_id, Attribution()).settlement_pnl += pnl
+            position.size = 0
+            position.cost = 0
+        self.settlement_payout += payout_total
+        self.settlement_pnl += pnl_total
+        result = SettlementResult(condition_id, winner, payout_total, pnl_total)
+        self.settlements.append(result)
+        return result
+
+    @property
+    def open_cost(self) -> int:
+        return sum(p.cost for p in self.positions.values())
+
+    def holdings(self, strategy: str, token_ids: Iterable[str]) -> tuple[int, ...]:
+        return tuple(self.positions.get((strategy, t), Position()).size for t in token_ids)
+
+    def unrealized_pnl(self, marks: dict[str, int]) -> int:
+        """Mark open positions at the given prices (token -> micro); unmarked count at cost."""
+        total = 0
+        for (_, token_id), position in self.positions.items():
+            if position.size and token_id in marks:
+                total += marks[token_id] * position.size // UNIT - position.cost
+        return total
+
+    def check_identity(self) -> None:
+        """Raise LedgerError unless cash reconciles exactly with PnL, fees and open cost."""
+        expected = (
+            self.initial_cash + self.realized_pnl - self.fees + self.settlement_pnl - self.open_cost
+        )
+        if expected != self.cash:
+            raise LedgerError(f"ledger does not reconcile: cash {self.cash} != {expected}")

@@ -1,0 +1,30 @@
+"""Counters the actors keep for the report and progress lines (plain integers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engine.latency import LatencyRecorder
+
+
+@dataclass
+class EngineStats:
+    frames: int = 0
+    malformed_frames: int = 0
+    market_events: int = 0
+    integrity_resyncs: int = 0
+    overflow_resyncs: int = 0
+    user_events: int = 0
+    unknown_order_events: int = 0
+    orders_sent: int = 0
+    orders_rejected: int = 0
+    orders_denied: int = 0
+    cancels_sent: int = 0
+    intents: int = 0
+    frame_to_order: LatencyRecorder = field(
+        default_factory=lambda: LatencyRecorder("frame_to_order")
+    )
+    rejections: dict[str, int] = field(default_factory=dict)
+
+    def count_rejection(self, reason: str) -> None:
+        self.rejections[reason] = self.rejections.get(reason, 0) + 1

@@ -1,0 +1,1 @@
+"""Strategies as pure decision functions: a MarketView and holdings in, intents out."""

@@ -1,0 +1,156 @@
+//! PyO3 bindings: the only module that knows about Python.
+//!
+//! Each method is one FFI crossing that converts Python ints to `u64` (negative ints
+//! raise `OverflowError`, non-ints `TypeError`) and maps core errors to `BookError`.
+use pyo3::create_exception;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use crate::book::{Book, Side};
+use crate::error::BookError as CoreBookError;
+
+create_exception!(
+    engine._native,
+    BookError,
+    PyValueError,
+    "An order book rejected an input: invalid tick, price off the grid or out of range, or a bad side."
+);
+
+impl From<CoreBookError> for PyErr {
+    fn from(err: CoreBookError) -> Self {
+        BookError::new_err(err.to_string())
+    }
+}
+
+/// The order book of one outcome token on a fixed tick grid (prices and sizes in micro).
+#[pyclass(module = "engine._native", name = "OrderBook", eq)]
+#[derive(PartialEq)]
+struct OrderBook {
+    book: Book,
+}
+
+#[pymethods]
+impl OrderBook {
+    /// An empty book; `tick` must be one of the venue's six tick sizes in micro.
+    #[new]
+    #[pyo3(signature = (tick))]
+    fn new(tick: u64) -> PyResult<Self> {
+        Ok(Self {
+            book: Book::new(tick)?,
+        })
+    }
+
+    /// The tick size of the grid, in micro-USDC.
+    #[getter]
+    fn tick(&self) -> u64 {
+        self.book.tick()
+    }
+
+    /// Replace the whole book with `(price, size)` levels; all or nothing.
+    #[pyo3(signature = (bids, asks))]
+    fn apply_snapshot(&mut self, bids: Vec<(u64, u64)>, asks: Vec<(u64, u64)>) -> PyResult<()> {
+        Ok(self.book.apply_snapshot(&bids, &asks)?)
+    }
+
+    /// Set the total size at `price` on `side` (0 = bids, 1 = asks); size 0 removes it.
+    #[pyo3(signature = (side, price, size))]
+    fn apply_change(&mut self, side: u64, price: u64, size: u64) -> PyResult<()> {
+        Ok(self
+            .book
+            .apply_change(Side::from_code(side)?, price, size)?)
+    }
+
+    /// Apply many `(side, price, size)` changes in order, in one call; all or nothing.
+    #[pyo3(signature = (changes))]
+    fn apply_changes(&mut self, changes: Vec<(u64, u64, u64)>) -> PyResult<()> {
+        let changes = changes
+            .into_iter()
+            .map(|(side, price, size)| Ok((Side::from_code(side)?, price, size)))
+            .collect::<Result<Vec<_>, CoreBookError>>()?;
+        Ok(self.book.apply_changes(&changes)?)
+    }
+
+    /// The highest bid as `(price, size)`, or None.
+    fn best_bid(&self) -> Option<(u64, u64)> {
+        self.book.best_bid()
+    }
+
+    /// The lowest ask as `(price, size)`, or None.
+    fn best_ask(&self) -> Option<(u64, u64)> {
+        self.book.best_ask()
+    }
+
+    /// Best bid price and best ask price in one call (each None if that side is empty).
+    fn best(&self) -> (Option<u64>, Option<u64>) {
+        (
+            self.book.best_bid().map(|(price, _)| price),
+            self.book.best_ask().map(|(price, _)| price),
+        )
+    }
+
+    /// Midpoint of best bid and best ask (exact), or None if a side is empty.
+    fn mid(&self) -> Option<u64> {
+        self.book.mid()
+    }
+
+    /// Best ask minus best bid (<= 0 when crossed or locked), or None if a side is empty.
+    fn spread(&self) -> Option<i64> {
+        self.book.spread()
+    }
+
+    /// Total size over the best `levels` non-empty levels of `side`.
+    #[pyo3(signature = (side, levels))]
+    fn depth(&self, side: u64, levels: usize) -> PyResult<u64> {
+        Ok(self.book.depth(Side::from_code(side)?, levels))
+    }
+
+    /// The best `n` non-empty levels of `side` as `(price, size)`, best first.
+    #[pyo3(signature = (side, n))]
+    fn levels(&self, side: u64, n: usize) -> PyResult<Vec<(u64, u64)>> {
+        Ok(self.book.levels(Side::from_code(side)?, n))
+    }
+
+    /// Number of non-empty levels on `side`.
+    #[pyo3(signature = (side))]
+    fn level_count(&self, side: u64) -> PyResult<usize> {
+        Ok(self.book.level_count(Side::from_code(side)?))
+    }
+
+    /// The other outcome's book (bids = asks at 1 - p, asks = bids at 1 - p), as a copy.
+    fn complement(&self) -> Self {
+        Self {
+            book: self.book.complement(),
+        }
+    }
+
+    /// Remove every level, keeping the tick.
+    fn clear(&mut self) {
+        self.book.clear();
+    }
+
+    /// Whether best bid >= best ask (a stale or inconsistent book).
+    fn is_crossed(&self) -> bool {
+        self.book.is_crossed()
+    }
+
+    fn __repr__(&self) -> String {
+        let (bid, ask) = self.best();
+        let show = |p: Option<u64>| p.map_or_else(|| "None".to_owned(), |p| p.to_string());
+        format!(
+            "OrderBook(tick={}, best_bid={}, best_ask={}, bid_levels={}, ask_levels={})",
+            self.book.tick(),
+            show(bid),
+            show(ask),
+            self.book.level_count(Side::Bid),
+            self.book.level_count(Side::Ask),
+        )
+    }
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("BookError", m.py().get_type::<BookError>())?;
+    m.add_class::<OrderBook>()?;
+    Ok(())
+}

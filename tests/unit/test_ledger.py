@@ -1,0 +1,125 @@
+"""The ledger counts every fill once and reconciles to the micro-USDC."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.ledger import Ledger, LedgerError
+from engine.messages import Fill, Liquidity
+from engine.units import SIZE_STEP, UNIT, Side
+
+CID = "0x" + "ab" * 32
+YES, NO = "111", "222"
+
+
+def fill(
+    trade: str,
+    side: Side,
+    price: int,
+    size: int,
+    *,
+    token: str = YES,
+    fee: int = 0,
+    strategy: str = "s",
+    order: str = "o",
+) -> Fill:
+    liquidity = Liquidity.TAKER if fee else Liquidity.MAKER
+    return Fill(0, trade, order, strategy, CID, token, side, price, size, fee, liquidity)
+
+
+def test_buy_then_sell_realizes_the_difference_and_charges_fees() -> None:
+    ledger = Ledger(initial_cash=100 * UNIT)
+    ledger.apply_fill(fill("t1", Side.BUY, 400_000, 10 * UNIT, fee=16_800))
+    ledger.apply_fill(fill("t2", Side.SELL, 550_000, 10 * UNIT, fee=17_330))
+    assert ledger.realized_pnl == 1_500_000
+    assert ledger.fees == 34_130
+    assert ledger.cash == 100 * UNIT + 1_500_000 - 34_130
+    ledger.check_identity()
+
+
+def test_a_repeated_fill_is_counted_once() -> None:
+    ledger = Ledger(initial_cash=10 * UNIT)
+    assert ledger.apply_fill(fill("t1", Side.BUY, 500_000, 5 * UNIT))
+    assert not ledger.apply_fill(fill("t1", Side.BUY, 500_000, 5 * UNIT))
+    assert ledger.cash == 10 * UNIT - 2_500_000
+    assert len(ledger.fills) == 1
+
+
+def test_the_same_trade_on_two_of_our_orders_is_two_fills() -> None:
+    ledger = Ledger(initial_cash=10 * UNIT)
+    assert ledger.apply_fill(fill("t1", Side.BUY, 500_000, 5 * UNIT, order="a"))
+    assert ledger.apply_fill(fill("t1", Side.BUY, 500_000, 5 * UNIT, token=NO, order="b"))
+    assert len(ledger.fills) == 2
+
+
+def test_selling_more_than_held_is_refused() -> None:
+    ledger = Ledger(initial_cash=10 * UNIT)
+    with pytest.raises(LedgerError, match="holds 0"):
+        ledger.apply_fill(fill("t1", Side.SELL, 500_000, 5 * UNIT))
+    assert ledger.cash == 10 * UNIT
+
+
+def test_settlement_pays_the_winner_and_zero_to_the_loser() -> None:
+    ledger = Ledger(initial_cash=100 * UNIT)
+    ledger.apply_fill(fill("t1", Side.BUY, 450_000, 10 * UNIT))
+    ledger.apply_fill(fill("t2", Side.BUY, 500_000, 10 * UNIT, token=NO))
+    result = ledger.settle(CID, (YES, NO), (UNIT, 0), winner=0)
+    assert result.payout == 10 * UNIT
+    assert result.pnl == 10 * UNIT - 9_500_000
+    assert ledger.cash == 100 * UNIT + 500_000
+    assert ledger.open_cost == 0
+    ledger.check_identity()
+
+
+def test_a_fifty_fifty_resolution_pays_half_on_each_share() -> None:
+    ledger = Ledger(initial_cash=100 * UNIT)
+    ledger.apply_fill(fill("t1", Side.BUY, 300_000, 10 * UNIT))
+    result = ledger.settle(CID, (YES, NO), (UNIT // 2, UNIT // 2), winner=None)
+    assert result.payout == 5 * UNIT
+    assert result.pnl == 2 * UNIT
+
+
+def test_pnl_is_attributed_per_strategy_and_market() -> None:
+    ledger = Ledger(initial_cash=100 * UNIT)
+    ledger.apply_fill(fill("t1", Side.BUY, 400_000, 10 * UNIT, strategy="a"))
+    ledger.apply_fill(fill("t2", Side.BUY, 400_000, 10 * UNIT, strategy="b", token=NO))
+    ledger.settle(CID, (YES, NO), (UNIT, 0), winner=0)
+    assert ledger.by_strategy["a"].settlement_pnl == 6 * UNIT
+    assert ledger.by_strategy["b"].settlement_pnl == -4 * UNIT
+    assert ledger.by_market[CID].settlement_pnl == 2 * UNIT
+
+
+prices = st.integers(1, 99).map(lambda c: c * 10_000)
+sizes = st.integers(500, 5_000).map(lambda n: n * SIZE_STEP)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(st.booleans(), st.sampled_from([YES, NO]), prices, sizes, st.integers(0, 50_000)),
+        max_size=40,
+    ),
+    winner=st.sampled_from([0, 1, None]),
+)
+def test_cash_reconciles_exactly_after_any_sequence_and_settlement(
+    steps: list[tuple[bool, str, int, int, int]], winner: int | None
+) -> None:
+    ledger = Ledger(initial_cash=1_000_000 * UNIT)
+    for index, (is_buy, token, price, size, fee) in enumerate(steps):
+        held = ledger.holdings("s", (token,))[0]
+        if not is_buy:
+            size = min(size, held) - min(size, held) % SIZE_STEP
+            if size == 0:
+                continue
+        side = Side.BUY if is_buy else Side.SELL
+        ledger.apply_fill(fill(f"t{index}", side, price, size, token=token, fee=fee))
+        ledger.check_identity()
+    payout = (UNIT // 2, UNIT // 2) if winner is None else ((UNIT, 0) if winner == 0 else (0, UNIT))
+    ledger.settle(CID, (YES, NO), payout, winner)
+    ledger.check_identity()
+    assert ledger.open_cost == 0
+    assert ledger.cash == (
+        ledger.initial_cash + ledger.realized_pnl - ledger.fees + ledger.settlement_pnl
+    )
