@@ -94,6 +94,13 @@ class MarketActor:
                     self.stats.integrity_resyncs += 1
                     log.info("%s: %s; resyncing", self.info.slug, exc)
                     await self.resync()
+                except (KeyError, TypeError, ValueError) as exc:
+                    # Counted and skipped; the frame may have been half applied, so resync.
+                    self.stats.malformed_frames += 1
+                    log.warning(
+                        "%s: skipped a malformed event (%r); resyncing", self.info.slug, exc
+                    )
+                    await self.resync()
                 while self._settled:
                     await self.settlements_out.send(self._settled.pop(0))
                 await self.publish(message.ts_ns)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"polyengine: {exc}", file=sys.stderr)
         return 2
+    logging.basicConfig(level=logging.WARNING, format="polyengine: %(name)s: %(message)s")
     if args.command == "run":
         from engine.session import run_paper_session
 

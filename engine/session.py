@@ -37,6 +37,7 @@ from engine.clock import SessionClock
 from engine.config import Config
 from engine.ledger import Ledger
 from engine.mailbox import Mailbox, Overflow
+from engine.messages import MarketInfo
 from engine.order_ids import OrderIdFactory
 from engine.registry import OrderRegistry
 from engine.report import SessionFacts, build_report, render_text
@@ -49,7 +50,7 @@ from engine.supervisor import ChildSpec, Supervisor
 from engine.supervisor import Strategy as SupervisionStrategy
 from engine.units import format_units
 from engine.venue.scenario import Scenario
-from engine.venue.sim import SimVenue
+from engine.venue.sim import SimVenue, market_info
 
 PAPER_ACCOUNT = "0x" + "5e" * 20
 """The paper account's id (an address-shaped name; no key is involved in v1)."""
@@ -72,8 +73,11 @@ class Session:
     stats: EngineStats
     shutdown: ShutdownController
     root: Supervisor
+    supervisors: dict[str, Supervisor]
     manager: OrderManager
-    markets: dict[str, Any]
+    feed: FeedActor
+    market_actors: dict[str, MarketActor]
+    markets: dict[str, MarketInfo]
     progress: list[str] = field(default_factory=list)
 
 
@@ -85,8 +89,6 @@ def build_session(config: Config, clock: SessionClock) -> Session:
     initial = vc.initial_balance_micro
     venue.open_account(PAPER_ACCOUNT, initial)
     gateway = venue.gateway(PAPER_ACCOUNT, vc.latency_ms / 1000)
-    from engine.venue.sim import market_info
-
     markets = {spec.condition_id: market_info(spec) for spec in scenario.markets}
     stats = EngineStats()
     ledger = Ledger(initial_cash=initial)
@@ -135,23 +137,21 @@ def build_session(config: Config, clock: SessionClock) -> Session:
             for s in strategies
         ],
     )
+    market_actors = {
+        cid: MarketActor(
+            m,
+            market_boxes[cid],
+            list(strategy_boxes.values()),
+            portfolio_box,
+            gateway,
+            clock,
+            stats,
+        )
+        for cid, m in markets.items()
+    }
     market_sup = Supervisor(
         "markets",
-        [
-            ChildSpec(
-                f"market:{m.slug}",
-                MarketActor(
-                    m,
-                    market_boxes[cid],
-                    list(strategy_boxes.values()),
-                    portfolio_box,
-                    gateway,
-                    clock,
-                    stats,
-                ).run,
-            )
-            for cid, m in markets.items()
-        ],
+        [ChildSpec(f"market:{a.info.slug}", a.run) for a in market_actors.values()],
     )
     asset_ids = [t for m in markets.values() for t in m.token_ids]
     feed = FeedActor(gateway, asset_ids, market_boxes, stats)
@@ -174,7 +174,11 @@ def build_session(config: Config, clock: SessionClock) -> Session:
         await manager.cancel_everything()
 
     shutdown.add_hook("cancel all open orders", cancel_open_orders)
-    return Session(config, clock, venue, ledger, stats, shutdown, root, manager, markets)
+    supervisors = {s.name: s for s in (root, orders, strategy_sup, market_sup)}
+    return Session(
+        config, clock, venue, ledger, stats, shutdown, root, supervisors, manager, feed,
+        market_actors, markets,
+    )  # fmt: skip
 
 
 async def _progress(session: Session, echo: bool) -> None:

@@ -1,0 +1,62 @@
+"""The `polyengine` command as a user meets it: one-line errors, a report, JSON."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+
+
+def polyengine(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def test_an_unknown_flag_is_one_line_and_exit_2() -> None:
+    result = polyengine("run", "--bogus")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "unrecognized arguments: --bogus" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_value_names_the_field_and_what_is_allowed() -> None:
+    result = polyengine("run", "--windows", "0")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "polyengine: config error: venue.windows: Input should be greater than or equal to 1 "
+        "(got 0)"
+    )
+
+
+def test_a_bad_environment_variable_is_reported_the_same_way() -> None:
+    result = polyengine("run", env={"POLYENGINE_STRATEGIES__PARITY__MIN_EDGE": "lots"})
+    assert result.returncode == 2
+    assert result.stderr.startswith("polyengine: config error: strategies.parity.min_edge:")
+    assert result.stderr.strip().count("\n") == 0
+
+
+def test_run_prints_the_report_and_writes_json(tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    result = polyengine("run", "--windows", "1", "--quiet", "--report-json", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "ledger        reconciles exactly; venue cash matches" in result.stdout
+    assert "frame-to-order latency" in result.stdout
+    report = orjson.loads(out.read_bytes())
+    assert report["session"]["windows"] == 1
+    assert report["final_cash"] == (
+        report["initial_cash"]
+        + report["realized_pnl"]
+        - report["fees"]
+        + report["settlement"]["pnl"]
+        - report["open_cost"]
+    )
