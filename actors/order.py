@@ -16,13 +16,13 @@ import trio
 
 from engine.gateway import OrderSpec, VenueGateway
 from engine.mailbox import Mailbox, Resync
-from engine.messages import CancelOrder, OrderClosed, OrderReport, TradeReport
+from engine.messages import CancelOrder, Fill, OrderClosed, OrderReport
 from engine.orderfsm import OrderEvent, OrderState, next_state
 from engine.stats import EngineStats
 
 log = logging.getLogger("polyengine.order")
 
-OrderInput = TradeReport | OrderReport | CancelOrder
+OrderInput = Fill | OrderReport | CancelOrder
 
 
 class OrderActor:
@@ -112,9 +112,9 @@ class OrderActor:
 
     def handle(self, message: OrderInput | Resync) -> None:
         match message:
-            case TradeReport(trade_id=trade_id, size=size):
+            case Fill(trade_id=trade_id, size=size):
                 if trade_id in self._trades:
-                    return
+                    return  # the same fill again
                 self._trades.add(trade_id)
                 self.filled += size
                 self.on(

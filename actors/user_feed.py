@@ -2,7 +2,7 @@
 
 A trade event names the taker order and every maker leg. Each leg that is ours becomes
 one Fill (attributed through the order registry, so late fills of finished orders still
-count) and one TradeReport to the order's actor if it is still running. A trade is
+count) and is also sent to the order's actor if it is still running. A trade is
 booked when MATCHED; the later MINED/CONFIRMED steps re-send the same id and are not
 fills again.
 """
@@ -19,7 +19,7 @@ import trio
 
 from engine.gateway import VenueGateway
 from engine.mailbox import Mailbox
-from engine.messages import Fill, Liquidity, MarketInfo, OrderReport, TradeReport
+from engine.messages import Fill, Liquidity, MarketInfo, OrderReport
 from engine.registry import OrderRegistry
 from engine.stats import EngineStats
 from engine.units import UNIT, Side, parse_units
@@ -125,8 +125,4 @@ class UserFeedActor:
         await self.fills_out.send(fill)
         mailbox = self.registry.mailboxes.get(order_id)
         if mailbox is not None:
-            report = TradeReport(
-                now, fill_id, "MATCHED", order_id, meta.condition_id, token_id, side, price, size,
-                fee, liquidity,
-            )  # fmt: skip
-            await mailbox.send(report)
+            await mailbox.send(fill)

@@ -148,29 +148,12 @@ class CancelOrder:
     reason: str
 
 
-# --- venue reports: user channel -> order actor --------------------------------------
+# --- venue reports: user channel -> order actor (fills arrive as Fill, below) ---------
 
 
 class Liquidity(Enum):
     MAKER = "maker"
     TAKER = "taker"
-
-
-@dataclass(frozen=True, slots=True)
-class TradeReport:
-    """Our leg of a venue trade, as the user channel reported it (one per status step)."""
-
-    ts_ns: int
-    trade_id: str
-    status: str
-    order_id: str
-    condition_id: str
-    token_id: str
-    side: Side
-    price: int
-    size: int
-    fee: int
-    liquidity: Liquidity
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,8 @@ parents create every mailbox, so a restarted actor keeps its queue.
 
 from __future__ import annotations
 
+import random
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -206,10 +208,16 @@ async def _end_when_done(session: Session) -> None:
     await session.shutdown.request_shutdown("all windows resolved")
 
 
-async def run_session(session: Session, *, echo: bool = False) -> None:
-    """Run the tree until every window has resolved, or until a signal stops it."""
+async def run_session(session: Session, *, echo: bool = False, header: str = "") -> None:
+    """Run the tree until every window has resolved, or until a signal stops it.
+
+    The header is printed once signals are handled gracefully, so a user who sees it
+    can press Ctrl-C and get the graceful path (cancel orders, report, exit 0).
+    """
     async with trio.open_nursery() as nursery:
         await nursery.start(session.shutdown.watch_signals, nursery.cancel_scope)
+        if echo and header:
+            print(header, flush=True)
         await nursery.start(session.root.run)
         nursery.start_soon(_progress, session, echo)
         nursery.start_soon(_end_when_done, session)
@@ -228,6 +236,21 @@ def session_report(session: Session, wall_s: float) -> dict[str, Any]:
     return build_report(session.ledger, session.stats, session.markets, facts)
 
 
+def seed_trio_scheduler(seed: int) -> None:
+    """Make Trio's choice of task order repeatable, so a seed gives the same session.
+
+    Trio shuffles the order in which ready tasks run (to flush out ordering bugs), from
+    a module-level random generator seeded by the OS. Paper sessions are research runs:
+    the same seed must give the same fills. Trio exposes no public switch, so this seeds
+    that generator (trio/_core/_run.py `_r`, the one Hypothesis also registers); if a
+    future Trio moves it, sessions stay correct but are no longer bit-for-bit repeatable.
+    """
+    generator = getattr(getattr(trio, "_core", None), "_run", None)
+    scheduler_random = getattr(generator, "_r", None)
+    if isinstance(scheduler_random, random.Random):
+        scheduler_random.seed(f"polyengine-scheduler-{seed}")
+
+
 def run_paper_session(config: Config, report_json: Path | None) -> int:
     """`polyengine run`: the paper session on an accelerated clock, then the report."""
     rate = config.clock.rate
@@ -239,21 +262,23 @@ def run_paper_session(config: Config, report_json: Path | None) -> int:
     async def main() -> None:
         clock = SessionClock.starting_at(config.venue.start_ts - LEAD_S)
         session = build_session(config, clock)
-        if echo:
-            print(
-                f"polyengine: paper session, seed {config.venue.seed}, "
-                f"{config.venue.windows} windows of 15 min, clock "
-                f"{'as fast as possible' if rate == 0 else f'x{rate:g}'}",
-                flush=True,
-            )
-        await run_session(session, echo=echo)
+        header = (
+            f"polyengine: paper session, seed {config.venue.seed}, "
+            f"{config.venue.windows} windows of 15 min, clock "
+            f"{'as fast as possible' if rate == 0 else f'x{rate:g}'}"
+        )
+        await run_session(session, echo=echo, header=header)
         report.update(session_report(session, time.perf_counter() - started))
 
     immediate: list[ImmediateExit] = []
+    seed_trio_scheduler(config.venue.seed)
     try:
         trio.run(main, clock=mock)
     except* ImmediateExit as group:
         immediate.extend(e for e in group.exceptions if isinstance(e, ImmediateExit))
+    except* KeyboardInterrupt:
+        # Only possible before the signal watcher is installed: nothing was traded yet.
+        immediate.append(ImmediateExit(signal.SIGINT))
     if immediate:
         print("polyengine: stopped at once (second signal)", file=sys.stderr)
         return immediate[0].exit_code

@@ -265,6 +265,10 @@ class MarketResolved:
     ts_ms: int
 
 
+_OrderFields = tuple[str, str, str, str, Side, int, int, int, OrderType, int, int]
+"""order_id, account, condition_id, token_id, side, price, original_size, size_matched,
+order_type, expiration, created_ms: the leading fields of every order event."""
+
 VenueEvent = (
     LevelChanged | TradeExecuted | OrderPlaced | OrderUpdated | OrderCancelled | MarketResolved
 )
@@ -1094,8 +1098,9 @@ class MatchingEngine:
         )
 
     @staticmethod
-    def _placed_event(order: _Order, ts: int) -> OrderPlaced:
-        return OrderPlaced(
+    def _order_fields(order: _Order) -> _OrderFields:
+        """The fields every order event starts with, in their declared order."""
+        return (
             order.order_id,
             order.account,
             order.spec.condition_id,
@@ -1107,41 +1112,16 @@ class MatchingEngine:
             order.order_type,
             order.expiration,
             order.created_ms,
-            ts,
         )
 
-    @staticmethod
-    def _updated_event(order: _Order, trade_id: str, ts: int) -> OrderUpdated:
-        return OrderUpdated(
-            order.order_id,
-            order.account,
-            order.spec.condition_id,
-            order.token_id,
-            order.side,
-            order.price,
-            order.original_size,
-            order.size_matched,
-            order.order_type,
-            order.expiration,
-            order.created_ms,
-            trade_id,
-            ts,
-        )
+    @classmethod
+    def _placed_event(cls, order: _Order, ts: int) -> OrderPlaced:
+        return OrderPlaced(*cls._order_fields(order), ts)
 
-    @staticmethod
-    def _cancelled_event(order: _Order, reason: CancelReason, ts: int) -> OrderCancelled:
-        return OrderCancelled(
-            order.order_id,
-            order.account,
-            order.spec.condition_id,
-            order.token_id,
-            order.side,
-            order.price,
-            order.original_size,
-            order.size_matched,
-            order.order_type,
-            order.expiration,
-            order.created_ms,
-            reason,
-            ts,
-        )
+    @classmethod
+    def _updated_event(cls, order: _Order, trade_id: str, ts: int) -> OrderUpdated:
+        return OrderUpdated(*cls._order_fields(order), trade_id, ts)
+
+    @classmethod
+    def _cancelled_event(cls, order: _Order, reason: CancelReason, ts: int) -> OrderCancelled:
+        return OrderCancelled(*cls._order_fields(order), reason, ts)
