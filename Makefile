@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.setup-stamp
 export PYO3_PYTHON := $(abspath $(PY))
 
-.PHONY: setup native run test lint clean
+.PHONY: setup native run test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -33,6 +33,9 @@ lint: native
 test: native lint
 	cargo test
 	$(VENV)/bin/pytest
+
+bench: native
+	$(PY) -m benches
 
 clean:
 	rm -rf $(VENV) target engine/_native*.so

@@ -1,4 +1,4 @@
-//! PyO3 bindings: the only module that knows about Python.
+//! Bindings for the order book.
 //!
 //! Each method is one FFI crossing that converts Python ints to `u64` (negative ints
 //! raise `OverflowError`, non-ints `TypeError`) and maps core errors to `BookError`.
@@ -147,9 +147,8 @@ impl OrderBook {
     }
 }
 
-#[pymodule]
-fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+/// Add the book's classes and exception to the `engine._native` module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("BookError", m.py().get_type::<BookError>())?;
     m.add_class::<OrderBook>()?;
     Ok(())
