@@ -48,7 +48,7 @@ from engine.shutdown import ImmediateExit, ShutdownController
 from engine.stats import EngineStats
 from engine.strategies.parity import ParityArbitrage
 from engine.strategies.spread_maker import SpreadMaker
-from engine.supervisor import ChildSpec, Supervisor
+from engine.supervisor import ChildSpec, Supervisor, SupervisorEscalation
 from engine.supervisor import Strategy as SupervisionStrategy
 from engine.units import format_units
 from engine.venue.scenario import Scenario
@@ -208,6 +208,21 @@ async def _end_when_done(session: Session) -> None:
     await session.shutdown.request_shutdown("all windows resolved")
 
 
+async def _supervise_root(
+    session: Session, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+) -> None:
+    """Run the root; if it gives up, cancel every open order (shielded, bounded), then fail.
+
+    The root escalates only when restarts cannot help; the session must then not leave
+    orders resting at the venue, and the process must exit non-zero.
+    """
+    try:
+        await session.root.run(task_status=task_status)
+    except* SupervisorEscalation:
+        await session.shutdown.request_shutdown("root supervisor escalated")
+        raise
+
+
 async def run_session(session: Session, *, echo: bool = False, header: str = "") -> None:
     """Run the tree until every window has resolved, or until a signal stops it.
 
@@ -218,7 +233,7 @@ async def run_session(session: Session, *, echo: bool = False, header: str = "")
         await nursery.start(session.shutdown.watch_signals, nursery.cancel_scope)
         if echo and header:
             print(header, flush=True)
-        await nursery.start(session.root.run)
+        await nursery.start(_supervise_root, session)
         nursery.start_soon(_progress, session, echo)
         nursery.start_soon(_end_when_done, session)
 
@@ -267,13 +282,18 @@ def run_paper_session(config: Config, report_json: Path | None) -> int:
             f"{config.venue.windows} windows of 15 min, clock "
             f"{'as fast as possible' if rate == 0 else f'x{rate:g}'}"
         )
-        await run_session(session, echo=echo, header=header)
-        report.update(session_report(session, time.perf_counter() - started))
+        try:
+            await run_session(session, echo=echo, header=header)
+        finally:
+            report.update(session_report(session, time.perf_counter() - started))
 
     immediate: list[ImmediateExit] = []
+    escalations: list[SupervisorEscalation] = []
     seed_trio_scheduler(config.venue.seed)
     try:
         trio.run(main, clock=mock)
+    except* SupervisorEscalation as group:
+        escalations.extend(e for e in group.exceptions if isinstance(e, SupervisorEscalation))
     except* ImmediateExit as group:
         immediate.extend(e for e in group.exceptions if isinstance(e, ImmediateExit))
     except* KeyboardInterrupt:
@@ -286,6 +306,13 @@ def run_paper_session(config: Config, report_json: Path | None) -> int:
     if report_json is not None:
         report_json.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
         print(f"report written to {report_json}")
+    if escalations:
+        print(
+            f"polyengine: the supervision tree gave up: {escalations[0]}; "
+            "every open order was cancelled",
+            file=sys.stderr,
+        )
+        return 1
     if not report["ledger_identity"]["holds"] or report["venue_cash_matches"] is False:
         print("polyengine: the ledger does not reconcile (see the report)", file=sys.stderr)
         return 1

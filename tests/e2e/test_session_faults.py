@@ -7,12 +7,14 @@ import signal
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import pytest
 import trio
 
 from engine.clock import SessionClock
 from engine.config import load_config
 from engine.messages import MarketFrame
 from engine.session import LEAD_S, PAPER_ACCOUNT, Session, build_session, run_session
+from engine.supervisor import SupervisorEscalation
 
 ONE_WINDOW_S = 900 + LEAD_S + 60
 
@@ -107,4 +109,31 @@ async def test_malformed_input_is_counted_and_skipped_and_the_actors_survive(
     assert not any(kind == "crashed" for kind, _ in session.supervisors["markets"].events)
     assert not any(kind == "crashed" for kind, _ in session.supervisors["root"].events)
     assert session.shutdown.shutdown_reason == "all windows resolved"
+    assert_reconciles(session)
+
+
+async def test_when_the_root_gives_up_open_orders_are_cancelled_and_it_fails(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    session = one_window_session()
+    actor = next(iter(session.market_actors.values()))
+    original = actor.apply
+
+    def crash_on_every_frame_once_trading(events: Sequence[Mapping[str, Any]]) -> None:
+        original(events)
+        if session.clock.now_s() > actor.info.start_ts + 120:
+            raise RuntimeError("persistent fault")
+
+    actor.apply = crash_on_every_frame_once_trading  # type: ignore[method-assign]
+    with (
+        trio.fail_after(2 * ONE_WINDOW_S),
+        pytest.RaisesGroup(SupervisorEscalation, flatten_subgroups=True),
+    ):
+        await run_session(session)
+
+    assert session.shutdown.shutdown_reason == "root supervisor escalated"
+    assert session.shutdown.hook_outcomes == [("cancel all open orders", "ok")]
+    assert session.venue.engine.open_orders(PAPER_ACCOUNT) == []
+    assert ("escalated", "markets") in session.supervisors["markets"].events
+    assert ("escalated", "root") in session.root.events
     assert_reconciles(session)
