@@ -2,13 +2,29 @@
 
 Prices are integer micro-USDC (1.00 = 1_000_000), sizes integer micro-shares. Sides are
 0 (BUY, bids) and 1 (SELL, asks), the values of `engine.units.Side`. Negative ints raise
-OverflowError, non-ints TypeError, bad ticks/prices/sides BookError.
+OverflowError, non-ints TypeError, bad ticks/prices/sides BookError; the models raise
+VpinError, QuoteError and FairValueError (all ValueError) for bad parameters.
 """
 
 from collections.abc import Sequence
 from typing import ClassVar, final
 
-__all__ = ["BookError", "OrderBook", "__version__"]
+__all__ = [
+    "BookError",
+    "FairValueError",
+    "OrderBook",
+    "Quote",
+    "QuoteError",
+    "QuoteParams",
+    "Vpin",
+    "VpinError",
+    "__version__",
+    "edge_after_fees",
+    "fair_up_probability",
+    "kelly_fraction",
+    "quote",
+    "taker_fee",
+]
 
 __version__: str
 
@@ -77,3 +93,227 @@ class OrderBook:
 
     def __eq__(self, value: object, /) -> bool:
         """Same tick and the same levels on both sides."""
+
+# Models: VPIN, Avellaneda-Stoikov quotes, fair value, fees and Kelly sizing
+# (native/src/{vpin,quote,fair}.rs, bound in native/src/python/models.rs).
+
+class VpinError(ValueError):
+    """VPIN rejected a parameter or a trade (the state is then unchanged)."""
+
+class QuoteError(ValueError):
+    """Quoting rejected a parameter or a market state."""
+
+class FairValueError(ValueError):
+    """A fair-value, fee or sizing function rejected its input."""
+
+@final
+class Vpin:
+    """Streaming VPIN (Easley, Lopez de Prado and O'Hara 2012) over volume buckets.
+
+    Fed by real trades only: book updates are not traded volume, and feeding them would
+    fill buckets at the pace of quoting. A trade larger than what is left in the bucket
+    is split across bucket edges. Classification of each trade's volume:
+    "bulk": a share Phi(dp / sigma) is buys, dp the change from the previous trade price
+    and sigma the sample deviation of the last `sigma_window` changes (this one
+    included); with fewer than 2 changes or sigma 0: 1 on a rise, 0 on a fall, 1/2 flat.
+    "tick": all buys on an uptick, all sells on a downtick, previous direction when flat.
+    "side": the venue's taker side (0 bought, 1 sold), required on every trade.
+    VPIN = mean |buy - sell| over the last `window` full buckets / `bucket_volume`.
+    """
+
+    def __new__(
+        cls, bucket_volume: int, window: int, sigma_window: int = 50, classification: str = "bulk"
+    ) -> Vpin:
+        """bucket_volume >= 1 micro-shares, 1 <= window <= 2**20, 2 <= sigma_window <= 2**16."""
+
+    @property
+    def bucket_volume(self) -> int:
+        """Bucket size in micro-shares."""
+
+    @property
+    def window(self) -> int:
+        """Number of buckets VPIN averages over."""
+
+    @property
+    def sigma_window(self) -> int:
+        """Number of price changes sigma is estimated over."""
+
+    @property
+    def classification(self) -> str:
+        """The classification: "bulk", "tick" or "side"."""
+
+    @property
+    def value(self) -> float | None:
+        """VPIN in [0, 1], or None until `window` buckets have filled."""
+
+    @property
+    def sigma(self) -> float | None:
+        """Sample deviation of the recent price changes in micro; None before 2 changes."""
+
+    @property
+    def buckets(self) -> int:
+        """Full buckets so far."""
+
+    @property
+    def filled(self) -> int:
+        """Volume in the bucket being filled, in micro-shares."""
+
+    def on_trade(self, price: int, size: int, side: int | None = None) -> float | None:
+        """Add one trade and return VPIN (None until the first window is full).
+
+        price <= 2**40 micro, size >= 1 micro-shares; side (0 taker bought, 1 taker
+        sold) is used only by "side" classification, which requires it.
+        """
+
+    def on_trades(self, trades: Sequence[tuple[int, int, int | None]]) -> float | None:
+        """Add (price, size, side) trades in order, all or nothing; VPIN after the last."""
+
+@final
+class QuoteParams:
+    """Validated Avellaneda-Stoikov (2008) quoting parameters.
+
+    reservation r = s - q * gamma * sigma**2 * tau + flow_skew * flow, spread
+    delta = (gamma * sigma**2 * tau + (2 / gamma) * ln(1 + gamma / k)) * regime_multiplier
+    * competitor_multiplier * (1 + vpin_widening * vpin), with sigma scaled by
+    volatility_multiplier; prices in price units (1.00 = 1.0), q in shares.
+    """
+
+    def __new__(
+        cls,
+        tick: int,
+        size: int,
+        gamma: float,
+        k: float,
+        *,
+        vpin_widening: float = 0.0,
+        flow_skew: float = 0.0,
+        volatility_multiplier: float = 1.0,
+        regime_multiplier: float = 1.0,
+        competitor_multiplier: float = 1.0,
+    ) -> QuoteParams:
+        """tick in VALID_TICKS; gamma, k and the multipliers > 0; vpin_widening, flow_skew >= 0."""
+
+    @property
+    def tick(self) -> int:
+        """Tick of the market, in micro."""
+
+    @property
+    def size(self) -> int:
+        """Requested order size in micro-shares."""
+
+    @property
+    def quote_size(self) -> int:
+        """Size every quote carries: `size` cut to the 0.01 step, at least 5 shares."""
+
+    @property
+    def gamma(self) -> float:
+        """Risk aversion."""
+
+    @property
+    def k(self) -> float:
+        """Fill-intensity decay (fills arrive at A * exp(-k * distance))."""
+
+    @property
+    def vpin_widening(self) -> float:
+        """a in the spread factor (1 + a * vpin)."""
+
+    @property
+    def flow_skew(self) -> float:
+        """c in the reservation shift c * flow, in price units."""
+
+    @property
+    def volatility_multiplier(self) -> float:
+        """Scales sigma (so the spread and the inventory skew)."""
+
+    @property
+    def regime_multiplier(self) -> float:
+        """Spread multiplier for the market regime."""
+
+    @property
+    def competitor_multiplier(self) -> float:
+        """Spread multiplier for competition."""
+
+@final
+class Quote:
+    """A two-sided quote in micro on the tick grid (bid rounded down, ask up, clamped into
+    [tick, 1 - tick], bid < ask, bid < best ask, ask > best bid); None: no quote there."""
+
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+
+    @property
+    def bid(self) -> int | None: ...
+    @property
+    def ask(self) -> int | None: ...
+    @property
+    def size(self) -> int:
+        """Micro-shares for each side."""
+
+    @property
+    def reservation(self) -> float:
+        """The model's reservation price in micro, before rounding."""
+
+    @property
+    def spread(self) -> float:
+        """The model's total spread in micro, before rounding."""
+
+    def __eq__(self, value: object, /) -> bool: ...
+
+def quote(
+    params: QuoteParams,
+    mid: int,
+    best_bid: int | None,
+    best_ask: int | None,
+    inventory: int,
+    seconds_left: float,
+    sigma: float,
+    vpin: float | None = None,
+    flow: float = 0.0,
+) -> Quote:
+    """The quote for one market state.
+
+    mid: center price in micro (book mid or a fair value), <= 1_000_000; best_bid,
+    best_ask: the current book; inventory: signed micro-shares of the quoted outcome;
+    seconds_left >= 0 to resolution; sigma >= 0 in price units per sqrt(second); vpin in
+    [0, 1] or None (no widening); flow in [-1, 1], positive = buying pressure.
+    """
+
+def fair_up_probability(
+    spot: int, start: int, sigma_per_sqrt_s: float, seconds_left: float
+) -> float:
+    """P(Up) = Phi(ln(spot / start) / (sigma * sqrt(seconds_left))), driftless log walk.
+
+    spot and start >= 1 in one integer unit; with seconds_left <= 0 or sigma 0 the
+    answer is exact: 1.0 iff spot >= start (the venue's rule), else 0.0.
+    """
+
+def taker_fee(price: int, size: int, rate_ppm: int, exponent: int) -> int:
+    """size * rate * (p(1 - p))**exponent in micro-USDC, rounded half-up to 5 decimals.
+
+    Equal to engine.fees.FeeSchedule(rate_ppm, exponent).taker_fee(price, size) for
+    0 <= price <= 1_000_000 and 0 <= rate_ppm <= 1_000_000.
+    """
+
+def edge_after_fees(
+    probability: float, price: int, size: int, rate_ppm: int, exponent: int, *, outcome: int = 0
+) -> float:
+    """Expected profit in micro-USDC of a taker buy of `size` of `outcome` at `price`.
+
+    probability = P(outcome 0: Yes/Up wins); outcome 1 buys No/Down (wins with
+    1 - probability) at No's own price. win * size - price * size / 1e6 - taker_fee.
+    """
+
+def kelly_fraction(
+    probability: float,
+    price: int,
+    rate_ppm: int,
+    exponent: int,
+    *,
+    outcome: int = 0,
+    multiplier: float = 1.0,
+    cap: float = 1.0,
+) -> float:
+    """Fraction of bankroll to spend buying `outcome` at `price` (0 < price < 1_000_000).
+
+    f* = (q - c) / (1 - c), q the win probability and c the price plus the unrounded
+    taker fee per share; then min(multiplier * f*, cap). 0.0 when there is no edge.
+    """

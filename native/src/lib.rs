@@ -3,6 +3,9 @@
 
 pub mod book;
 pub mod error;
+pub mod fair;
+pub mod quote;
+pub mod vpin;
 
 #[cfg(feature = "python")]
 mod python;
