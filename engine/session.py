@@ -252,18 +252,24 @@ def session_report(session: Session, wall_s: float) -> dict[str, Any]:
 
 
 def seed_trio_scheduler(seed: int) -> None:
-    """Make Trio's choice of task order repeatable, so a seed gives the same session.
+    """Make Trio's task order repeatable, so that a seed gives the same session.
 
-    Trio shuffles the order in which ready tasks run (to flush out ordering bugs), from
-    a module-level random generator seeded by the OS. Paper sessions are research runs:
-    the same seed must give the same fills. Trio exposes no public switch, so this seeds
-    that generator (trio/_core/_run.py `_r`, the one Hypothesis also registers); if a
-    future Trio moves it, sessions stay correct but are no longer bit-for-bit repeatable.
+    Trio shuffles the order in which ready tasks run, from a generator seeded by the OS,
+    and tasks woken by equal deadlines become ready in an order set by memory addresses
+    (its deadline heap breaks ties by `id`). Paper sessions are research runs: the same
+    seed must give the same fills. Trio has a deterministic mode for Hypothesis
+    (trio/_core/_run.py: `_ALLOW_DETERMINISTIC_SCHEDULING` sorts each batch by task
+    creation order before shuffling it with `_r`); there is no public switch, so this
+    turns that mode on and seeds `_r`. If a future Trio moves them, sessions stay correct
+    but are no longer bit-for-bit repeatable (tests/e2e/test_cli.py would say so).
     """
-    generator = getattr(getattr(trio, "_core", None), "_run", None)
-    scheduler_random = getattr(generator, "_r", None)
-    if isinstance(scheduler_random, random.Random):
-        scheduler_random.seed(f"polyengine-scheduler-{seed}")
+    run_module = getattr(getattr(trio, "_core", None), "_run", None)
+    scheduler_random = getattr(run_module, "_r", None)
+    if run_module is None or not isinstance(scheduler_random, random.Random):
+        return
+    if hasattr(run_module, "_ALLOW_DETERMINISTIC_SCHEDULING"):
+        run_module._ALLOW_DETERMINISTIC_SCHEDULING = True
+    scheduler_random.seed(f"polyengine-scheduler-{seed}")
 
 
 def run_paper_session(config: Config, report_json: Path | None) -> int:
