@@ -125,7 +125,8 @@ pub fn limit_amounts(
         u128::from(shares) * u128::from(price),
         u128::from(UNIT) * u128::from(UNIT),
         config.amount,
-    )?;
+    )
+    .ok_or_else(|| overflow("size", size))?;
     Ok(match side {
         OrderSide::Buy => Amounts {
             maker: cash,
@@ -163,14 +164,15 @@ pub fn market_amounts(
             u128::from(maker) * u128::from(UNIT),
             u128::from(price) * u128::from(UNIT),
             config.amount,
-        )?,
+        ),
         // USDC = shares * price
         OrderSide::Sell => round_amount(
             u128::from(maker) * u128::from(price),
             u128::from(UNIT) * u128::from(UNIT),
             config.amount,
-        )?,
-    };
+        ),
+    }
+    .ok_or_else(|| overflow("amount", amount))?;
     Ok(Amounts { maker, taker })
 }
 
@@ -209,21 +211,21 @@ fn floor_quantity(field: &'static str, value: u64) -> Result<u64, SignError> {
 /// The client's amount rounding of the exact value `numerator / denominator` (in whole
 /// units), returned in micro: keep it if it has at most `decimals` places, else round up
 /// at `decimals + 4` places and, if still longer, down at `decimals`. Both steps together
-/// are `floor(ceil(x * 10**(d+4)) / 10**4)` in units of 10**-d.
-///
-/// # Errors
-/// [`SignError::TooLarge`] if the result does not fit a `u64` (cannot happen for
-/// inputs up to [`MAX_QUANTITY`]).
-fn round_amount(numerator: u128, denominator: u128, decimals: u32) -> Result<u64, SignError> {
+/// are `floor(ceil(x * 10**(d+4)) / 10**4)` in units of 10**-d. None if the result does
+/// not fit a `u64`, which inputs up to [`MAX_QUANTITY`] never reach.
+fn round_amount(numerator: u128, denominator: u128, decimals: u32) -> Option<u64> {
     let scaled = numerator * 10u128.pow(decimals + 4);
-    let ceiled = scaled.div_ceil(denominator);
-    let units = ceiled / 10_000;
-    let micro = units * 10u128.pow(6 - decimals);
-    u64::try_from(micro).map_err(|_| SignError::TooLarge {
-        field: "computed amount",
-        value: u64::MAX,
-        max: u64::MAX,
-    })
+    let units = scaled.div_ceil(denominator) / 10_000;
+    u64::try_from(units * 10u128.pow(6 - decimals)).ok()
+}
+
+/// The error for a computed amount that overflows, blaming the input quantity.
+fn overflow(field: &'static str, value: u64) -> SignError {
+    SignError::TooLarge {
+        field,
+        value,
+        max: MAX_QUANTITY,
+    }
 }
 
 #[cfg(test)]
@@ -310,13 +312,13 @@ mod tests {
             market_amounts(OrderSide::Buy, 5_000_000, 600_000, 10_000).map(|a| a.taker),
             Ok(8_333_300)
         );
-        // A value 10**-9 short of a whole unit at 4 dp is pulled up: ceil at 8 dp reaches
-        // it. 10 / 0.3 = 33.3333333333 is not such a case (floor), but the rule itself:
+        // The rule itself, at 0 decimals: a value less than 10**-4 below the next unit is
+        // pulled up (the ceiling at 4 places reaches it); anything further is floored.
         assert_eq!(
             round_amount(99_999_999_999, 100_000_000_000, 0),
-            Ok(1_000_000)
+            Some(1_000_000)
         );
-        assert_eq!(round_amount(99_989_999_999, 100_000_000_000, 0), Ok(0));
+        assert_eq!(round_amount(99_989_999_999, 100_000_000_000, 0), Some(0));
     }
 
     #[test]

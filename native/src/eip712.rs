@@ -316,6 +316,9 @@ pub fn parse_u256_decimal(text: &str) -> Option<[u8; 32]> {
 }
 
 /// Decode 40 hex digits at compile time (the fixed contract addresses).
+///
+/// # Panics
+/// On a malformed literal; it only runs in constants, so that fails the build.
 const fn hex20(text: &str) -> [u8; 20] {
     const fn nibble(digit: u8) -> u8 {
         match digit {

@@ -8,14 +8,16 @@
 //! Signatures are deterministic (RFC 6979) and low-s, like eth_account's, so the same
 //! inputs give the same bytes.
 
+use std::sync::LazyLock;
+
 use k256::ecdsa::{RecoveryId, Signature, SigningKey, VerifyingKey};
 
 use crate::amounts::{Amounts, OrderSide};
 use crate::auth::clob_auth_digest;
 use crate::eip712::{
-    hex_prefixed, keccak256, keccak256_parts, parse_u256_decimal, push_hex, typed_data_digest,
-    u64_word, Address, Exchange, ExchangeDomains, DEPOSIT_WALLET_NAME, DEPOSIT_WALLET_VERSION,
-    ORDER_TYPE, TYPED_DATA_SIGN_PREFIX,
+    keccak256, keccak256_parts, parse_u256_decimal, push_hex, typed_data_digest, u64_word, Address,
+    Exchange, ExchangeDomains, DEPOSIT_WALLET_NAME, DEPOSIT_WALLET_VERSION, ORDER_TYPE,
+    TYPED_DATA_SIGN_PREFIX,
 };
 use crate::error::SignError;
 
@@ -172,8 +174,18 @@ impl Order {
     }
 }
 
+/// keccak of the Order type string, hashed once.
 fn order_typehash() -> [u8; 32] {
-    keccak256(ORDER_TYPE.as_bytes())
+    static TYPEHASH: LazyLock<[u8; 32]> = LazyLock::new(|| keccak256(ORDER_TYPE.as_bytes()));
+    *TYPEHASH
+}
+
+/// keccak of the TypedDataSign type string with the Order type appended, hashed once.
+fn typed_data_sign_typehash() -> [u8; 32] {
+    static TYPEHASH: LazyLock<[u8; 32]> = LazyLock::new(|| {
+        keccak256_parts(&[TYPED_DATA_SIGN_PREFIX.as_bytes(), ORDER_TYPE.as_bytes()])
+    });
+    *TYPEHASH
 }
 
 /// The digest a deposit wallet's owner signs for type 3: EIP-712 under the exchange's
@@ -185,9 +197,8 @@ pub fn deposit_wallet_digest(
     wallet: &Address,
     chain_id: u64,
 ) -> [u8; 32] {
-    let typehash = keccak256_parts(&[TYPED_DATA_SIGN_PREFIX.as_bytes(), ORDER_TYPE.as_bytes()]);
     let struct_hash = keccak256_parts(&[
-        &typehash,
+        &typed_data_sign_typehash(),
         contents_hash,
         &keccak256(DEPOSIT_WALLET_NAME.as_bytes()),
         &keccak256(DEPOSIT_WALLET_VERSION.as_bytes()),
@@ -591,11 +602,6 @@ pub fn recover_order_signer(
     Ok((order_id, recover_digest_signer(&digest, ecdsa)?))
 }
 
-/// `0x` + hex of an order id or signature.
-pub fn to_hex(bytes: &[u8]) -> String {
-    hex_prefixed(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -641,7 +647,7 @@ mod tests {
     }
 
     fn hex(bytes: &[u8]) -> String {
-        to_hex(bytes)
+        crate::eip712::hex_prefixed(bytes)
     }
 
     #[test]
