@@ -1,9 +1,9 @@
-"""Hand-written stubs for the Rust core (native/src/python.rs), checked by mypy.stubtest.
+"""Hand-written stubs for the Rust core (native/src/python/), checked by mypy.stubtest.
 
 Prices are integer micro-USDC (1.00 = 1_000_000), sizes integer micro-shares. Sides are
 0 (BUY, bids) and 1 (SELL, asks), the values of `engine.units.Side`. Negative ints raise
 OverflowError, non-ints TypeError, bad ticks/prices/sides BookError; the models raise
-VpinError, QuoteError and FairValueError (all ValueError) for bad parameters.
+VpinError, QuoteError and FairValueError, and signing SignError (all ValueError).
 """
 
 from collections.abc import Sequence
@@ -13,16 +13,25 @@ __all__ = [
     "BookError",
     "FairValueError",
     "OrderBook",
+    "OrderSigner",
     "Quote",
     "QuoteError",
     "QuoteParams",
+    "SignError",
+    "SignedOrder",
     "Vpin",
     "VpinError",
     "__version__",
     "edge_after_fees",
     "fair_up_probability",
     "kelly_fraction",
+    "l2_hmac_signature",
+    "limit_order_amounts",
+    "market_order_amounts",
     "quote",
+    "recover_clob_auth_signer",
+    "recover_digest_signer",
+    "recover_order_signer",
     "taker_fee",
 ]
 
@@ -317,3 +326,173 @@ def kelly_fraction(
     f* = (q - c) / (1 - c), q the win probability and c the price plus the unrounded
     taker fee per share; then min(multiplier * f*, cap). 0.0 when there is no edge.
     """
+
+# Orders: amounts, signing, recovery, request authentication (native/src/python/sign.rs).
+# Amounts follow polymarket-client 0.14.0 exactly; tick is one of VALID_TICKS, prices
+# must be on its grid within [tick, 1_000_000 - tick]; sizes and amounts are floored to
+# 2 decimals (10_000 micro), must not floor to 0 and are at most 10**15 micro.
+
+class SignError(ValueError):
+    """An order or signature was rejected: bad amounts, price, tick, side, token id,
+    account set-up, order type, or a malformed signature."""
+
+def limit_order_amounts(side: int, price: int, size: int, tick: int) -> tuple[int, int]:
+    """(maker_amount, taker_amount) in micro of a limit order of `size` micro-shares."""
+
+def market_order_amounts(side: int, amount: int, price: int, tick: int) -> tuple[int, int]:
+    """(maker_amount, taker_amount) in micro of a market order at worst `price`.
+
+    BUY spends `amount` micro-USDC, SELL sells `amount` micro-shares.
+    """
+
+@final
+class SignedOrder:
+    """A signed order: id, signature, amounts, and the exact `POST /order` body."""
+
+    @property
+    def order_id(self) -> str:
+        """The venue's order id: 0x + 64 hex, the EIP-712 digest of the Order."""
+
+    @property
+    def signature(self) -> str:
+        """0x + hex of the 65-byte signature (317 bytes for signature type 3)."""
+
+    @property
+    def maker_amount(self) -> int:
+        """Micro units given: USDC for BUY, shares for SELL."""
+
+    @property
+    def taker_amount(self) -> int:
+        """Micro units received: shares for BUY, USDC for SELL."""
+
+    @property
+    def body(self) -> bytes:
+        """Compact JSON body, byte-identical to polymarket-client's (HMAC these bytes)."""
+
+@final
+class OrderSigner:
+    """A private key with its account set-up; signs CLOB V2 orders and ClobAuth.
+
+    signature_type 0 (EOA): maker = signer = the key's address; funder None or it.
+    1 (POLY_PROXY), 2 (GNOSIS_SAFE): maker = funder (proxy/Safe), signer = the key.
+    3 (POLY_1271): maker = signer = funder (the deposit wallet the key owns); the
+    signature is the 317-byte ERC-7739 wrapping. Only chain_id 137 is supported.
+    The key is never shown by repr and is zeroized when the signer is dropped.
+    """
+
+    def __new__(
+        cls,
+        private_key: bytes,
+        *,
+        signature_type: int = 0,
+        funder: str | None = None,
+        chain_id: int = 137,
+    ) -> OrderSigner: ...
+    @property
+    def address(self) -> str:
+        """The key's own (EOA) address, EIP-55: POLY_ADDRESS and the API key's owner."""
+
+    @property
+    def maker(self) -> str:
+        """The orders' maker (who holds the funds), EIP-55."""
+
+    @property
+    def signer(self) -> str:
+        """The orders' signer field (the EOA, or the deposit wallet for type 3), EIP-55."""
+
+    @property
+    def signature_type(self) -> int:
+        """0 EOA, 1 POLY_PROXY, 2 GNOSIS_SAFE, 3 POLY_1271."""
+
+    @property
+    def chain_id(self) -> int:
+        """The chain the orders are signed for (137)."""
+
+    def sign_limit_order(
+        self,
+        token_id: str,
+        side: int,
+        price: int,
+        size: int,
+        tick: int,
+        *,
+        neg_risk: bool,
+        exchange_version: int,
+        order_type: str,
+        post_only: bool,
+        salt: int,
+        timestamp_ms: int,
+        owner: str,
+        expiration: int = 0,
+        builder: bytes | None = None,
+    ) -> SignedOrder:
+        """Build and sign a limit order of `size` micro-shares at `price` micro-USDC.
+
+        token_id: canonical decimal uint256. exchange_version 2 signs for the CTF
+        exchange (neg_risk picks the neg-risk one), 3 for ExchangeV3 (neg_risk ignored).
+        order_type GTC/GTD/FOK/FAK; post_only only with GTC/GTD; expiration (unix s)
+        only and always with GTD. salt < 2**53; owner is the API key; builder 32 bytes.
+        """
+
+    def sign_market_order(
+        self,
+        token_id: str,
+        side: int,
+        amount: int,
+        price: int,
+        tick: int,
+        *,
+        neg_risk: bool,
+        exchange_version: int,
+        order_type: str,
+        salt: int,
+        timestamp_ms: int,
+        owner: str,
+        builder: bytes | None = None,
+    ) -> SignedOrder:
+        """Build and sign a FOK/FAK market order: BUY spends `amount` micro-USDC, SELL
+        sells `amount` micro-shares, at worst `price` (on the tick grid)."""
+
+    def clob_auth_signature(self, timestamp: int, nonce: int = 0) -> str:
+        """The L1 POLY_SIGNATURE (ClobAuth EIP-712) for `timestamp` (unix s), 0x hex."""
+
+def recover_digest_signer(digest: bytes, signature: bytes) -> str:
+    """The EIP-55 address whose key made a 65-byte signature (v 27/28 or 0/1, low s)
+    over a 32-byte digest; SignError if malformed."""
+
+def recover_order_signer(
+    *,
+    salt: int,
+    maker: str,
+    signer: str,
+    token_id: str,
+    maker_amount: int,
+    taker_amount: int,
+    side: int,
+    signature_type: int,
+    timestamp_ms: int,
+    signature: str,
+    exchange_version: int,
+    neg_risk: bool,
+    metadata: str = "0x0000000000000000000000000000000000000000000000000000000000000000",
+    builder: str = "0x0000000000000000000000000000000000000000000000000000000000000000",
+    chain_id: int = 137,
+) -> tuple[str, str]:
+    """Check a posted order's signature: (order_id, address of the key that signed).
+
+    Types 0-2: the venue requires the address == signer. Type 3: the 317-byte wrapper
+    is checked against the order and exchange, and the address is the deposit wallet's
+    owner. SignError for a malformed signature.
+    """
+
+def recover_clob_auth_signer(
+    address: str, timestamp: str, nonce: int, signature: str, *, chain_id: int = 137
+) -> str:
+    """The EIP-55 address that signed L1 headers (POLY_ADDRESS, the POLY_TIMESTAMP text,
+    POLY_NONCE, POLY_SIGNATURE); valid when it equals `address`."""
+
+def l2_hmac_signature(
+    secret: str, timestamp: int, method: str, path: str, body: bytes | None = None
+) -> str:
+    """The L2 POLY_SIGNATURE: URL-safe base64 HMAC-SHA256 of timestamp + method + path
+    (no host, no query) + the exact body bytes, keyed by the base64 API secret."""

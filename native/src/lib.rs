@@ -1,10 +1,14 @@
 //! polyengine's Rust core. Pure modules are usable from Rust (and `cargo test`) without
-//! Python; the PyO3 bindings live in `python.rs` behind the `python` feature.
+//! Python; the PyO3 bindings live in `python/` behind the `python` feature.
 
+pub mod amounts;
+pub mod auth;
 pub mod book;
+pub mod eip712;
 pub mod error;
 pub mod fair;
 pub mod quote;
+pub mod sign;
 pub mod vpin;
 
 #[cfg(feature = "python")]

@@ -6,11 +6,13 @@ use pyo3::prelude::*;
 
 mod book;
 mod models;
+mod sign;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     book::register(m)?;
     models::register(m)?;
+    sign::register(m)?;
     Ok(())
 }
