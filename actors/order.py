@@ -1,6 +1,8 @@
 """OrderActor: one order's life, from submit to a terminal state, on the order state table.
 
-It submits through the venue gateway, follows the venue's reports about its id, cancels
+It signs its order natively (the id is the EIP-712 digest), registers the id so that
+reports racing the response find it, and is ready only then. It submits through the
+venue gateway, follows the venue's reports about its id, cancels
 when told and counts a cancel as done only when the venue confirms it. Fills are booked
 by the portfolio from the user channel, not here, so a fill that arrives after this actor
 has finished is still counted (exactly once, by trade and order id).
@@ -17,7 +19,9 @@ import trio
 from engine.gateway import OrderSpec, VenueGateway
 from engine.mailbox import Mailbox, Resync
 from engine.messages import CancelOrder, Fill, OrderClosed, OrderReport
+from engine.order_factory import OrderFactory, OrderIntent
 from engine.orderfsm import OrderEvent, OrderState, next_state
+from engine.registry import OrderMeta, OrderRegistry
 from engine.stats import EngineStats
 
 log = logging.getLogger("polyengine.order")
@@ -28,19 +32,23 @@ OrderInput = Fill | OrderReport | CancelOrder
 class OrderActor:
     def __init__(
         self,
-        spec: OrderSpec,
+        intent: OrderIntent,
         strategy: str,
-        condition_id: str,
         key: str,
         origin_ts_ns: int,
+        factory: OrderFactory,
+        registry: OrderRegistry,
         mailbox: Mailbox[OrderInput],
         gateway: VenueGateway,
         closed_out: Mailbox[Any],
         stats: EngineStats,
     ) -> None:
-        self.spec = spec
+        self.intent = intent
+        self.factory = factory
+        self.registry = registry
+        self.spec: OrderSpec | None = None
         self.strategy = strategy
-        self.condition_id = condition_id
+        self.condition_id = intent.market.condition_id
         self.key = key
         self.origin_ts_ns = origin_ts_ns
         self.mailbox = mailbox
@@ -58,22 +66,27 @@ class OrderActor:
             self.state = new
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        spec = self.factory.sign(self.intent)
+        self.spec = spec
+        self.registry.register(
+            OrderMeta(spec, self.strategy, self.condition_id, self.key), self.mailbox
+        )
         task_status.started()
         try:
-            await self._submit()
+            await self._submit(spec)
             while not self.state.terminal:
                 self._settle_taker_remainder()
                 if self.state.terminal:
                     break
-                self.handle(await self.mailbox.receive())
+                self.handle(spec, await self.mailbox.receive())
                 if self.state is OrderState.PENDING_CANCEL and not self._cancel_sent:
-                    await self._cancel()
+                    await self._cancel(spec)
         finally:
             with trio.CancelScope(shield=True):
                 await self.closed_out.send(
                     OrderClosed(
                         time.perf_counter_ns(),
-                        self.spec.order_id,
+                        spec.order_id,
                         self.strategy,
                         self.condition_id,
                         self.key,
@@ -89,17 +102,17 @@ class OrderActor:
         """A FOK/FAK never rests: once the fills the venue reported have arrived, the
         unfilled remainder (if any) was killed by the venue, which is a cancellation."""
         expected = self._matched_at_once
-        if expected is None or self.spec.order_type.rests:
+        if expected is None or self.intent.order_type.rests:
             return
-        if self.filled >= expected and self.filled < self.spec.size:
+        if self.filled >= expected and self.filled < self.intent.size:
             self.on(OrderEvent.CANCELED)
 
-    async def _submit(self) -> None:
+    async def _submit(self, spec: OrderSpec) -> None:
         self.on(OrderEvent.SUBMIT)
         if self.origin_ts_ns:
             self.stats.frame_to_order.record(time.perf_counter_ns() - self.origin_ts_ns)
         self.stats.orders_sent += 1
-        result = await self.gateway.post_order(self.spec)
+        result = await self.gateway.post_order(spec)
         if not result.success:
             self.error = result.error
             self.stats.orders_rejected += 1
@@ -110,18 +123,15 @@ class OrderActor:
         if self.state is OrderState.SUBMITTED:
             self.on(OrderEvent.ACCEPT)
 
-    def handle(self, message: OrderInput | Resync) -> None:
+    def handle(self, spec: OrderSpec, message: OrderInput | Resync) -> None:
         match message:
             case Fill(trade_id=trade_id, size=size):
                 if trade_id in self._trades:
                     return  # the same fill again
                 self._trades.add(trade_id)
                 self.filled += size
-                self.on(
-                    OrderEvent.FULL_FILL
-                    if self.filled >= self.spec.size
-                    else OrderEvent.PARTIAL_FILL
-                )
+                full = self.filled >= spec.size
+                self.on(OrderEvent.FULL_FILL if full else OrderEvent.PARTIAL_FILL)
             case OrderReport(kind="CANCELLATION"):
                 self.on(OrderEvent.CANCELED)
             case OrderReport():
@@ -136,10 +146,10 @@ class OrderActor:
             case Resync():
                 pass
 
-    async def _cancel(self) -> None:
+    async def _cancel(self, spec: OrderSpec) -> None:
         """Ask the venue; if it says the order is gone, its reports decide what happened."""
         self._cancel_sent = True
         self.stats.cancels_sent += 1
-        if await self.gateway.cancel_order(self.spec.order_id):
+        if await self.gateway.cancel_order(spec.order_id):
             self.on(OrderEvent.CANCELED)
         # Not canceled means matched or already finished: its reports will follow.

@@ -8,6 +8,7 @@ supervisor; a crashed order actor is not restarted (its order goes to reconcilia
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from dataclasses import dataclass
@@ -20,12 +21,13 @@ from engine.mailbox import Mailbox, Overflow, Resync
 from engine.messages import (
     CancelOrder,
     CashUpdate,
+    MarketInfo,
     OrderClosed,
     SetQuotes,
     TakeOrders,
 )
-from engine.order_ids import OrderIdFactory
-from engine.registry import OrderMeta, OrderRegistry
+from engine.order_factory import OrderFactory, OrderIntent
+from engine.registry import OrderRegistry
 from engine.risk import RiskGate
 from engine.stats import EngineStats
 from engine.supervisor import ChildSpec, Restart, Supervisor
@@ -51,7 +53,8 @@ class OrderManager:
         orders: Supervisor,
         registry: OrderRegistry,
         gateway: VenueGateway,
-        ids: OrderIdFactory,
+        factory: OrderFactory,
+        markets: dict[str, MarketInfo],
         risk: RiskGate,
         stats: EngineStats,
         initial_cash: int,
@@ -61,7 +64,9 @@ class OrderManager:
         self.orders = orders
         self.registry = registry
         self.gateway = gateway
-        self.ids = ids
+        self.factory = factory
+        self.markets = markets
+        self._children = itertools.count()
         self.risk = risk
         self.stats = stats
         self.cash = initial_cash
@@ -100,38 +105,36 @@ class OrderManager:
             await self._cancel(live, "requote")
         if self.stopping.is_set():
             return
+        market = self.markets[intent.condition_id]
         for key, target in wanted.items():
-            spec = self.ids.make(
-                target.token_id,
-                target.side,
-                target.price,
-                target.size,
-                OrderType.GTC,
+            order = OrderIntent(
+                market, target.token_id, target.side, target.price, target.size, OrderType.GTC,
                 target.post_only,
-            )
-            placed = await self._place(
-                spec, intent.strategy, intent.condition_id, key, intent.origin_ts_ns
-            )
+            )  # fmt: skip
+            placed = await self._place(order, intent.strategy, key, intent.origin_ts_ns)
             if placed is not None:
                 self.quotes[(intent.strategy, intent.condition_id, key)] = placed
 
     async def on_take(self, intent: TakeOrders) -> None:
         if self.stopping.is_set():
             return
+        market = self.markets[intent.condition_id]
         for index, leg in enumerate(intent.legs):
-            spec = self.ids.make(leg.token_id, leg.side, leg.price, leg.size, leg.order_type, False)
-            await self._place(
-                spec, intent.strategy, intent.condition_id, f"take-{index}", intent.origin_ts_ns
+            order = OrderIntent(
+                market, leg.token_id, leg.side, leg.price, leg.size, leg.order_type, False
             )
+            await self._place(order, intent.strategy, f"take-{index}", intent.origin_ts_ns)
 
     async def _place(
-        self, spec: OrderSpec, strategy: str, condition_id: str, key: str, origin_ts_ns: int
+        self, order: OrderIntent, strategy: str, key: str, origin_ts_ns: int
     ) -> LiveOrder | None:
+        """Risk-check the intent, then start its OrderActor (which signs and sends it)."""
+        condition_id = order.market.condition_id
         reserved = sum(self.buy_reserved.values())
         check = self.risk.check(
-            spec.side,
-            spec.price,
-            spec.size,
+            order.side,
+            order.price,
+            order.size,
             self.buy_reserved.get(condition_id, 0),
             self.cash - reserved,
         )
@@ -139,21 +142,20 @@ class OrderManager:
             self.stats.orders_denied += 1
             self.stats.count_rejection(f"denied: {check.reason}")
             return None
-        mailbox: Mailbox[OrderInput] = Mailbox(
-            f"order:{spec.order_id[:10]}", ORDER_MAILBOX_CAPACITY, Overflow.BLOCK
-        )
-        self.registry.register(OrderMeta(spec, strategy, condition_id, key), mailbox)
-        live = LiveOrder(spec, mailbox)
-        self.open[spec.order_id] = live
-        self.risk.open_orders += 1
-        if spec.side is Side.BUY:
-            value = notional(spec.price, spec.size)
-            self.buy_reserved[condition_id] = self.buy_reserved.get(condition_id, 0) + value
+        child = f"order-{next(self._children)}"
+        mailbox: Mailbox[OrderInput] = Mailbox(child, ORDER_MAILBOX_CAPACITY, Overflow.BLOCK)
         actor = OrderActor(
-            spec, strategy, condition_id, key, origin_ts_ns, mailbox, self.gateway, self.mailbox,
-            self.stats,
+            order, strategy, key, origin_ts_ns, self.factory, self.registry, mailbox,
+            self.gateway, self.mailbox, self.stats,
         )  # fmt: skip
-        await self.orders.start_child(ChildSpec(spec.order_id, actor.run, Restart.TEMPORARY))
+        await self.orders.start_child(ChildSpec(child, actor.run, Restart.TEMPORARY))
+        assert actor.spec is not None  # signed and registered before it was ready
+        live = LiveOrder(actor.spec, mailbox)
+        self.open[actor.spec.order_id] = live
+        self.risk.open_orders += 1
+        if order.side is Side.BUY:
+            value = notional(order.price, order.size)
+            self.buy_reserved[condition_id] = self.buy_reserved.get(condition_id, 0) + value
         return live
 
     async def _cancel(self, live: LiveOrder, reason: str) -> None:

@@ -20,7 +20,8 @@ from engine.units import OrderType, Side
 
 @dataclass(frozen=True, slots=True)
 class OrderSpec:
-    """An order as the engine sends it; `order_id` is computed before sending."""
+    """A signed order as the engine sends it: `body` is the exact JSON to post and
+    `order_id` its EIP-712 digest, known before sending."""
 
     order_id: str
     token_id: str
@@ -29,6 +30,7 @@ class OrderSpec:
     size: int
     order_type: OrderType
     post_only: bool
+    body: bytes
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ class MarketInfo:
     fees: FeeSchedule
     start_ts: int
     end_ts: int
+    neg_risk: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,7 @@ from engine.config import Config
 from engine.ledger import Ledger
 from engine.mailbox import Mailbox, Overflow
 from engine.messages import MarketInfo
-from engine.order_ids import OrderIdFactory
+from engine.order_factory import OrderFactory, paper_signer
 from engine.registry import OrderRegistry
 from engine.report import SessionFacts, build_report, render_text
 from engine.risk import RiskGate
@@ -54,8 +54,8 @@ from engine.units import format_units
 from engine.venue.scenario import Scenario
 from engine.venue.sim import SimVenue, market_info
 
-PAPER_ACCOUNT = "0x" + "5e" * 20
-"""The paper account's id (an address-shaped name; no key is involved in v1)."""
+PAPER_API_KEY = "00000000-0000-4000-8000-00000000beef"
+"""The paper account's API key (the `owner` of its orders)."""
 
 LEAD_S = 5.0
 """The session starts this long before the first window opens."""
@@ -70,6 +70,7 @@ class Session:
 
     config: Config
     clock: SessionClock
+    account: str
     venue: SimVenue
     ledger: Ledger
     stats: EngineStats
@@ -89,8 +90,10 @@ def build_session(config: Config, clock: SessionClock) -> Session:
     scenario = Scenario(vc.seed, vc.start_ts, vc.windows, vc.step_s)
     venue = SimVenue(scenario, clock, seed=vc.seed)
     initial = vc.initial_balance_micro
-    venue.open_account(PAPER_ACCOUNT, initial)
-    gateway = venue.gateway(PAPER_ACCOUNT, vc.latency_ms / 1000)
+    signer = paper_signer(vc.seed)
+    account = signer.address  # the paper account is the signing wallet
+    venue.open_account(account, initial)
+    gateway = venue.gateway(account, vc.latency_ms / 1000)
     markets = {spec.condition_id: market_info(spec) for spec in scenario.markets}
     stats = EngineStats()
     ledger = Ledger(initial_cash=initial)
@@ -121,7 +124,8 @@ def build_session(config: Config, clock: SessionClock) -> Session:
         orders,
         registry,
         gateway,
-        OrderIdFactory(PAPER_ACCOUNT, vc.seed),
+        OrderFactory(signer, PAPER_API_KEY, clock, vc.seed),
+        markets,
         RiskGate(config.risk),
         stats,
         initial,
@@ -178,7 +182,7 @@ def build_session(config: Config, clock: SessionClock) -> Session:
     shutdown.add_hook("cancel all open orders", cancel_open_orders)
     supervisors = {s.name: s for s in (root, orders, strategy_sup, market_sup)}
     return Session(
-        config, clock, venue, ledger, stats, shutdown, root, supervisors, manager, feed,
+        config, clock, account, venue, ledger, stats, shutdown, root, supervisors, manager, feed,
         market_actors, markets,
     )  # fmt: skip
 
@@ -239,7 +243,7 @@ async def run_session(session: Session, *, echo: bool = False, header: str = "")
 
 
 def session_report(session: Session, wall_s: float) -> dict[str, Any]:
-    account = session.venue.engine.balance(PAPER_ACCOUNT)
+    account = session.venue.engine.balance(session.account)
     facts = SessionFacts(
         seed=session.config.venue.seed,
         windows=session.config.venue.windows,

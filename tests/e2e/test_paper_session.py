@@ -19,7 +19,6 @@ from engine.clock import SessionClock
 from engine.config import load_config
 from engine.session import (
     LEAD_S,
-    PAPER_ACCOUNT,
     Session,
     build_session,
     run_session,
@@ -59,7 +58,7 @@ def run_default_session() -> Finished:
             async with trio.open_nursery() as nursery:
 
                 async def listen() -> None:
-                    async with session.venue.user_subscription(PAPER_ACCOUNT) as stream:
+                    async with session.venue.user_subscription(session.account) as stream:
                         async for raw in stream:
                             frames.append(orjson.loads(raw))
 
@@ -102,16 +101,16 @@ def test_the_ledger_reconciles_exactly_in_integer_units(finished: Finished) -> N
 
 
 def test_final_cash_equals_the_venues_own_balance(finished: Finished) -> None:
-    venue_balance = finished.session.venue.engine.balance(PAPER_ACCOUNT)
+    venue_balance = finished.session.venue.engine.balance(finished.session.account)
     assert venue_balance.collateral_total == finished.session.ledger.cash
     assert venue_balance.collateral_reserved == 0
     assert finished.report["venue_cash_matches"] is True
 
 
-def our_legs_in(trade: dict[str, Any]) -> int:
+def our_legs_in(trade: dict[str, Any], account: str) -> int:
     """How many fills one MATCHED trade frame means for our account."""
     legs = trade["maker_orders"]
-    ours_as_maker = sum(1 for leg in legs if leg["owner"] == PAPER_ACCOUNT)
+    ours_as_maker = sum(1 for leg in legs if leg["owner"] == account)
     ours_as_taker = len(legs) if trade["trader_side"] == "TAKER" else 0
     return ours_as_maker + ours_as_taker
 
@@ -120,7 +119,7 @@ def test_every_fill_the_venue_reported_is_booked_exactly_once(finished: Finished
     matched = [
         f for f in finished.user_frames if f["event_type"] == "trade" and f["status"] == "MATCHED"
     ]
-    expected = sum(our_legs_in(trade) for trade in matched)
+    expected = sum(our_legs_in(trade, finished.session.account) for trade in matched)
     fills = finished.session.ledger.fills
     assert len(fills) == expected
     assert len({(f.trade_id, f.order_id) for f in fills}) == len(fills)
@@ -136,7 +135,7 @@ def test_markets_settle_as_the_spot_path_says(finished: Finished) -> None:
 
 
 def test_no_order_is_left_open_at_the_venue_or_in_the_engine(finished: Finished) -> None:
-    assert finished.session.venue.engine.open_orders(PAPER_ACCOUNT) == []
+    assert finished.session.venue.engine.open_orders(finished.session.account) == []
     assert finished.session.manager.open == {}
 
 

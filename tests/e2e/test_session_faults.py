@@ -13,7 +13,7 @@ import trio
 from engine.clock import SessionClock
 from engine.config import load_config
 from engine.messages import MarketFrame
-from engine.session import LEAD_S, PAPER_ACCOUNT, Session, build_session, run_session
+from engine.session import LEAD_S, Session, build_session, run_session
 from engine.supervisor import SupervisorEscalation
 
 ONE_WINDOW_S = 900 + LEAD_S + 60
@@ -26,7 +26,7 @@ def one_window_session() -> Session:
 
 def assert_reconciles(session: Session) -> None:
     session.ledger.check_identity()
-    assert session.venue.engine.balance(PAPER_ACCOUNT).collateral_total == session.ledger.cash
+    assert session.venue.engine.balance(session.account).collateral_total == session.ledger.cash
 
 
 async def test_a_crashing_market_actor_is_restarted_and_the_session_still_reconciles(
@@ -75,7 +75,7 @@ async def test_sigint_stops_new_intents_cancels_open_orders_and_exits_cleanly(
     assert session.shutdown.stopping.is_set()
     assert "SIGINT" in (session.shutdown.shutdown_reason or "")
     assert session.shutdown.hook_outcomes == [("cancel all open orders", "ok")]
-    assert session.venue.engine.open_orders(PAPER_ACCOUNT) == []
+    assert session.venue.engine.open_orders(session.account) == []
     assert session.clock.now_s() < start + 301  # stopped then, not at the window's end
     assert_reconciles(session)  # open positions are carried at cost: the identity holds
 
@@ -133,7 +133,7 @@ async def test_when_the_root_gives_up_open_orders_are_cancelled_and_it_fails(
 
     assert session.shutdown.shutdown_reason == "root supervisor escalated"
     assert session.shutdown.hook_outcomes == [("cancel all open orders", "ok")]
-    assert session.venue.engine.open_orders(PAPER_ACCOUNT) == []
+    assert session.venue.engine.open_orders(session.account) == []
     assert ("escalated", "markets") in session.supervisors["markets"].events
     assert ("escalated", "root") in session.root.events
     assert_reconciles(session)
