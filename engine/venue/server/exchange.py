@@ -67,7 +67,8 @@ HEARTBEAT_TIMEOUT_S = 10.0
 SETTLE_STEP_S = 0.05
 """Delay between a trade's statuses (MATCHED -> MINED -> CONFIRMED): prompt, but ordered."""
 
-# V1 domains: a V2 struct signed under them is a version mismatch, not a bad signature.
+# A signature made under another protocol version's domain (V1 "1", ExchangeV3 "3")
+# is a version mismatch, not a bad signature.
 _V1_DOMAINS = (
     OrderDomain("1", "0x4bFb41d5B3570DeFd03C39a9A4D8dE6Bd8B8982E"),
     OrderDomain("1", "0xC5d563A36AE78145C45a50134d48A1215220f80a"),
@@ -294,7 +295,7 @@ class Exchange:
         if self._recovers(domain, struct_hash, order.signature, struct.signer):
             return self.account_of(struct.maker)
         for other in _ALL_DOMAINS:
-            if other != domain and self._recovers(
+            if other.version != domain.version and self._recovers(
                 other, struct_hash, order.signature, struct.signer
             ):
                 raise OrderRejected(ERR_VERSION_MISMATCH)
@@ -311,7 +312,7 @@ class Exchange:
     def _signature_error_v3(order: SignedOrder, domain: OrderDomain) -> str:
         """A type-3 signature made for another known domain is a version mismatch."""
         for other in _ALL_DOMAINS:
-            if other == domain:
+            if other.version == domain.version:
                 continue
             try:
                 recover_wallet_signature(order.struct, other, order.signature)

@@ -65,8 +65,9 @@ def _cursor_offset(cursor: str) -> int:
     return offset
 
 
-def page(rows: list[Any], cursor: str, size: int = PAGE_SIZE) -> dict[str, Any]:
+def page(rows: list[Any], cursor: str, size: int | None = None) -> dict[str, Any]:
     """Cursor pagination as the venue does it: base64 offsets, "LTE=" after the last page."""
+    size = size or PAGE_SIZE
     offset = _cursor_offset(cursor)
     chunk = rows[offset : offset + size]
     following = offset + size
