@@ -20,6 +20,7 @@ import orjson
 import trio
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from websockets.sync.client import ClientConnection, connect
 
 from engine.units import UNIT
 from engine.venue.matching import MarketSpec, MarketStatus
@@ -258,3 +259,45 @@ async def new_client(http: httpx.AsyncClient, name: str) -> Client:
     client = Client(http, seeded_key(name))
     await client.create_key()
     return client
+
+
+class Socket:
+    """A WebSocket client for tests: websockets' sync client, driven from Trio threads."""
+
+    def __init__(self, connection: ClientConnection) -> None:
+        self.connection = connection
+
+    @classmethod
+    async def open(cls, url: str) -> Socket:
+        connection = await trio.to_thread.run_sync(
+            lambda: connect(url, open_timeout=5, close_timeout=1)
+        )
+        return cls(connection)
+
+    async def send(self, message: str | dict[str, Any]) -> None:
+        text = message if isinstance(message, str) else orjson.dumps(message).decode()
+        await trio.to_thread.run_sync(self.connection.send, text)
+
+    async def recv(self, timeout: float = 5.0) -> str:
+        """The next text frame; TimeoutError if none comes in time."""
+        received = await trio.to_thread.run_sync(
+            lambda: self.connection.recv(timeout=timeout), abandon_on_cancel=True
+        )
+        return received if isinstance(received, str) else received.decode()
+
+    async def recv_json(self, timeout: float = 5.0) -> Any:
+        return orjson.loads(await self.recv(timeout))
+
+    async def quiet(self, seconds: float) -> list[str]:
+        """Every frame that arrives within `seconds`."""
+        frames: list[str] = []
+        deadline = trio.current_time() + seconds
+        while (left := deadline - trio.current_time()) > 0:
+            try:
+                frames.append(await self.recv(left))
+            except TimeoutError:
+                break
+        return frames
+
+    async def close(self) -> None:
+        await trio.to_thread.run_sync(self.connection.close)
