@@ -37,7 +37,7 @@ from py_clob_client_v2.clob_types import (
 )
 from venue_client import Socket, market, seeded_key, start_server
 
-from engine.venue.server import VenueServer
+from engine.venue.server.app import VenueServer
 
 LIMIT_S = 60
 T = TypeVar("T")

@@ -16,8 +16,8 @@ import trio
 from venue_client import listed_market, market, new_client, start_server
 
 from engine.venue.matching import MarketStatus
-from engine.venue.server import VenueServer
 from engine.venue.server import trading as trading_module
+from engine.venue.server.app import VenueServer
 from engine.venue.server.ratelimit import RateLimiter, parse_rule
 
 LIMIT_S = 20

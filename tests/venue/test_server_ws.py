@@ -14,7 +14,7 @@ import trio
 from venue_client import Socket, market, new_client, start_server
 
 from engine.units import parse_units
-from engine.venue.server import VenueServer
+from engine.venue.server.app import VenueServer
 from engine.venue.server.replay import load_recording
 
 LIMIT_S = 20

@@ -25,7 +25,7 @@ from websockets.sync.client import ClientConnection, connect
 from engine.units import UNIT
 from engine.venue.matching import MarketSpec, MarketStatus
 from engine.venue.scenario import make_updown_market
-from engine.venue.server import ServerConfig, VenueServer
+from engine.venue.server.app import ServerConfig, VenueServer
 from engine.venue.server.ratelimit import RateLimiter
 from engine.venue.server.signing import (
     EXCHANGE_V2,

@@ -2,11 +2,7 @@
 
 `VenueServer(ServerConfig(...))` serves the CLOB REST API, its market and user
 WebSocket channels, Gamma, and price feeds on one loopback port, over a SimVenue; the
-official clients work against it unchanged. See app.py for the layout and the choice of
-libraries, and `polyengine venue --help` for running it standalone.
+official clients work against it unchanged. See app.py (ServerConfig, VenueServer)
+for the layout and the choice of libraries, and `polyengine venue --help` for running
+it standalone.
 """
-
-from engine.venue.server.app import ServerConfig, VenueServer
-from engine.venue.server.faults import FAULTS, FaultPlan
-
-__all__ = ["FAULTS", "FaultPlan", "ServerConfig", "VenueServer"]

@@ -182,7 +182,8 @@ class VenueServer:
             await nursery.start(ctx.exchange.run)
             binds: list[str] = await nursery.start(serve, build_app(ctx), hyper)
             self.urls = urls(binds[0])
-            nursery.start_soon(self._step_venue, ctx)
+            first_step = self._first_step(ctx)
+            nursery.start_soon(self._step_venue, ctx, first_step + self.config.step_s)
             if ctx.faults.on("tick-size-change"):
                 nursery.start_soon(self._change_ticks, ctx)
             if self.config.replay is not None:
@@ -190,8 +191,21 @@ class VenueServer:
                 nursery.start_soon(self._replay_file, frames, self.config.replay_speed)
             task_status.started(self)
 
-    async def _step_venue(self, ctx: ServerContext) -> None:
-        await ctx.venue.run(start_at=ctx.venue.clock.now_s())
+    def _first_step(self, ctx: ServerContext) -> float:
+        """Step the scenario once now, so the current window is open when clients arrive."""
+        venue = ctx.venue
+        step_s = self.config.step_s
+        first = venue.scenario.start_ts
+        now = venue.clock.now_s()
+        if now < first:
+            return first - step_s
+        at = first + (now - first) // step_s * step_s
+        venue.scenario.step(venue.engine, at)
+        venue.flush()
+        return at
+
+    async def _step_venue(self, ctx: ServerContext, start_at: float) -> None:
+        await ctx.venue.run(start_at=start_at)
 
     async def _change_ticks(self, ctx: ServerContext) -> None:
         """The tick-size-change fault: each market goes to the finer tick once, mid-window."""

@@ -492,7 +492,7 @@ class Exchange:
                 {
                     "account": identity.address,
                     "kind": "api" if account in self.funded else "scenario",
-                    "deposited": self.funded.get(account, 0),
+                    "funded": self.funded.get(account, 0),
                     "collateral": {
                         "free": balance.collateral_free,
                         "reserved": balance.collateral_reserved,

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 FAULTS: dict[str, str] = {
-    "ws-drop": "WebSocket connections are cut without a close frame after a seeded 5-20 s",
+    "ws-drop": "WebSocket connections are cut (close 1011) after a seeded 5-20 s",
     "silent-freeze": "the market channel stops sending data after a seeded 5-20 s; "
     "PING still gets PONG (spec 10.5)",
     "delayed-acks": "order and cancel responses are held 0.5-2 s after the venue acted, "
