@@ -236,13 +236,18 @@ class SimVenue:
                     if sub.assets.intersection(tokens):
                         for frame in frames:
                             self._deliver(sub, frame)
-                self._publish_best(cid, publisher, now_ms)
+                if any(sub.custom_features for sub in self._market_subs):
+                    self._publish_best(cid, publisher, now_ms)
         if self._user_subs:
             for event in events:
                 self._publish_user(event)
 
     def _publish_best(self, cid: str, publisher: MarketDataPublisher, ts_ms: int) -> None:
-        """`best_bid_ask` frames for tokens whose top of book moved (custom feature)."""
+        """`best_bid_ask` frames for tokens whose top of book moved (custom feature).
+
+        Only computed while some feed asked for it; a feed that turns the feature on
+        gets its first frame at the next change.
+        """
         for token in self.specs[cid].token_ids:
             best = publisher.best(token)
             if self._best.get(token, (None, None)) == best:

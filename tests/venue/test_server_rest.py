@@ -501,3 +501,34 @@ async def test_coinbase_ticker_follows_the_spot_path(venue: Venue) -> None:
             assert abs(float(ticker["price"]) * 100 - cents) < 500
             assert set(ticker) == {"ask", "bid", "volume", "trade_id", "price", "size", "time"}
             assert (await http.get("products/ETH-USD/ticker")).status_code == 404
+
+
+async def test_the_same_seed_and_actions_give_the_same_venue(nursery: trio.Nursery) -> None:
+    with trio.fail_after(LIMIT_S):
+        ledgers = []
+        bodies: list[tuple[str, dict[str, object]]] = []
+        for _ in range(2):
+            server = await start_server(nursery, seed=21)
+            async with httpx.AsyncClient(base_url=server.urls["clob"]) as http:
+                maker = await new_client(http, "same-maker")
+                taker = await new_client(http, "same-taker")
+                up, down = market(server).token_ids
+                if not bodies:  # the same signed orders (same keys: same seed) both times
+                    bodies += [
+                        ("maker", maker.order(up, "BUY", "0.55", "10")),
+                        ("maker", maker.order(up, "BUY", "0.50", "10")),
+                        ("taker", taker.order(down, "BUY", "0.45", "15", order_type="FAK")),
+                    ]
+                for who, body in bodies:
+                    sender = maker if who == "maker" else taker
+                    assert (await sender.call("POST", "/order", body)).status_code == 200
+                await trio.sleep(0.2)
+            ledger = server.ledger()
+            del ledger["now_ms"]
+            for account in ledger["accounts"]:
+                for trade in account["trades"]:
+                    del trade["match_time_ms"]
+            ledgers.append(ledger)
+        assert ledgers[0] == ledgers[1]
+        api = [a for a in ledgers[0]["accounts"] if a["kind"] == "api"]
+        assert len(api) == 2 and all(a["trades"] for a in api)

@@ -179,7 +179,11 @@ class Exchange:
         return address.lower()
 
     def identity_of(self, account: str) -> Identity:
-        """How an engine account appears on the wire: API key and checksummed address."""
+        """How an engine account appears on the wire: API key and checksummed address.
+
+        A wallet's key is its owner's first API key (an owner with keys under several
+        nonces appears under the first).
+        """
         known = self._identities.get(account)
         if known is not None:
             return known
@@ -206,7 +210,7 @@ class Exchange:
         creds = self.keys.create(request.address, request.nonce)
         if creds is not None:
             self._fund(request.address)
-            self._identities.pop(self.account_of(request.address), None)
+            self._identities.clear()
         return creds
 
     def derive_api_key(self, request: L1Request) -> Credentials | None:
@@ -219,7 +223,7 @@ class Exchange:
             raise ValueError(f"wallet signature type must be 1, 2 or 3, got {signature_type}")
         entry = Wallet(to_checksum_address(wallet), to_checksum_address(owner), signature_type)
         self.wallets[self.account_of(wallet)] = entry
-        self._identities.pop(self.account_of(wallet), None)
+        self._identities.clear()
         self._fund(wallet)
         return entry
 
