@@ -400,6 +400,10 @@ class SimVenue:
                 self._user_subs[account].remove(sub)
             send.close()
 
+    def user_feeds(self, account: str) -> int:
+        """How many user feeds currently deliver this account's events."""
+        return len(self._user_subs.get(account, ()))
+
     @asynccontextmanager
     async def user_subscription(
         self, account: str

@@ -26,7 +26,7 @@ async def user_socket(server: VenueServer, client: Client) -> Socket:
     socket = await Socket.open(server.urls["ws-user"])
     auth = {"apiKey": client.creds.key, "secret": client.creds.secret}
     await socket.send({"auth": auth | {"passphrase": client.creds.passphrase}, "type": "user"})
-    await trio.sleep(0.1)
+    await socket.synced()
     return socket
 
 
@@ -168,16 +168,16 @@ async def test_failed_trades_report_retrying_then_failed(nursery: trio.Nursery) 
 async def test_tick_size_changes_mid_stream(nursery: trio.Nursery) -> None:
     with trio.fail_after(LIMIT_S + 20):
         left = 900 - time.time() % 900
-        if left < 15:
+        if left < 20:
             await trio.sleep(left + 1)  # stay clear of a window boundary
         now = time.time()
-        after = now - now // 900 * 900 + 1.0
+        after = now - now // 900 * 900 + 2.0
         faults = plan("tick-size-change", tick_change_after_s=(after, after))
         server = await start_server(nursery, faults=faults)
         spec = server.venue.scenario.markets[0]
         socket = await Socket.open(server.urls["ws-market"])
         await socket.send({"assets_ids": list(spec.token_ids), "type": "market"})
-        frames = [orjson.loads(f) for f in await socket.quiet(2.0)]
+        frames = [orjson.loads(f) for f in await socket.quiet(3.5)]
         changes = [
             f for f in frames if isinstance(f, dict) and f["event_type"] == "tick_size_change"
         ]

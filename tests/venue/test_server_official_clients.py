@@ -121,6 +121,9 @@ async def test_polymarket_client_trades_and_hears_its_fills(nursery: trio.Nurser
 
             listeners.start_soon(listen)
             await in_thread(lambda: stream.subscribed.wait(20))
+            maker_account = server.exchange.account_of(maker_key.address)
+            while not server.venue.user_feeds(maker_account):  # the server has the auth frame
+                await trio.sleep(0.01)
 
             book = await in_thread(lambda: maker.get_order_book(token_id=up))
             assert book.asset_id == up and book.tick_size == Decimal("0.01")
@@ -197,7 +200,7 @@ async def test_py_clob_client_v2_trades_and_hears_its_fills(nursery: trio.Nurser
         creds = maker.creds
         auth = {"apiKey": creds.api_key, "secret": creds.api_secret}
         await socket.send({"auth": auth | {"passphrase": creds.api_passphrase}, "type": "user"})
-        await trio.sleep(0.1)
+        await socket.synced()
 
         book = await in_thread(lambda: maker.get_order_book(up))
         assert book["asset_id"] == up and book["tick_size"] == "0.01"

@@ -124,7 +124,7 @@ async def test_user_channel_reports_orders_and_trades_by_api_key(venue: Venue) -
         auth = {"apiKey": maker.creds.key, "secret": maker.creds.secret}
         auth["passphrase"] = maker.creds.passphrase
         await socket.send({"auth": auth, "markets": [], "type": "user"})
-        await trio.sleep(0.1)
+        await socket.synced()
         order_id = (await maker.place(venue.up, "BUY", "0.60", "10")).json()["orderID"]
         placed = await until(socket, "order", type="PLACEMENT")
         assert (placed["id"], placed["status"], placed["owner"]) == (
@@ -167,12 +167,12 @@ async def test_user_channel_filters_markets_and_refuses_bad_credentials(venue: V
         socket = await Socket.open(venue.server.urls["ws-user"])
         auth = {**creds, "passphrase": client.creds.passphrase}
         await socket.send({"auth": auth, "markets": ["0x" + "00" * 32], "type": "user"})
-        await trio.sleep(0.1)
+        await socket.synced()
         await client.place(venue.up, "BUY", "0.30", "10")
         assert await socket.quiet(0.3) == []
         condition = market(venue.server).condition_id
         await socket.send({"operation": "subscribe", "markets": [condition]})
-        await trio.sleep(0.1)
+        await socket.synced()
         await client.place(venue.up, "BUY", "0.31", "10")
         placed = await until(socket, "order")
         assert placed["price"] == "0.31"

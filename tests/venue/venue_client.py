@@ -299,5 +299,11 @@ class Socket:
                 break
         return frames
 
+    async def synced(self) -> None:
+        """Wait until the server has handled everything sent so far (PING, then PONG)."""
+        await self.send("PING")
+        while await self.recv() != "PONG":
+            pass
+
     async def close(self) -> None:
         await trio.to_thread.run_sync(self.connection.close)
