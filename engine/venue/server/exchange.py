@@ -277,6 +277,7 @@ class Exchange:
         """Check who signed for whom; the engine account the order trades for."""
         struct = order.struct
         kind = struct.signature_type
+        owner = creds.address.lower()
         if kind == 3:
             if struct.maker != struct.signer:
                 raise OrderRejected(ERR_SIGNER)
@@ -285,10 +286,10 @@ class Exchange:
                 signed = recover_wallet_signature(struct, domain, order.signature)
             except SignatureError:
                 raise OrderRejected(self._signature_error_v3(order, domain)) from None
-            if signed.owner != creds.address:
+            if signed.owner.lower() != owner:
                 raise OrderRejected(ERR_SIGNATURE)
             return self.account_of(struct.maker)
-        if struct.signer != creds.address:
+        if struct.signer != owner:
             raise OrderRejected(ERR_SIGNER)
         if kind == 0:
             if struct.maker != struct.signer:
@@ -308,7 +309,8 @@ class Exchange:
     @staticmethod
     def _recovers(domain: OrderDomain, struct_hash: bytes, signature: bytes, signer: str) -> bool:
         try:
-            return recover_order_signer(domain.separator, struct_hash, signature) == signer
+            recovered = recover_order_signer(domain.separator, struct_hash, signature)
+            return recovered.lower() == signer
         except SignatureError:
             return False
 
@@ -329,9 +331,6 @@ class Exchange:
         wallet = self.wallets.get(self.account_of(maker))
         if wallet is None or wallet.owner != creds.address or wallet.signature_type != kind:
             raise OrderRejected(ERR_WALLET)
-
-    def order_owner(self, view: OrderView) -> Identity:
-        return self.identity_of(view.account)
 
     def own_order(self, creds: Credentials, order_id: str) -> OrderView | None:
         view = self.engine.order(order_id)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from eth_utils.address import is_hex_address, to_checksum_address
+from eth_utils.address import is_hex_address
 
 from engine.units import SIZE_STEP, UNIT, OrderType, Side
 from engine.venue.matching import ERR_TICK
@@ -108,10 +108,11 @@ def _int_field(order: dict[str, Any], name: str) -> int:
 
 
 def _address_field(order: dict[str, Any], name: str) -> str:
+    """A 0x address, lower-cased (compared, not displayed: no checksum needed)."""
     value = order.get(name)
     if not isinstance(value, str) or not is_hex_address(value):
         raise OrderRejected(ERR_PAYLOAD)
-    return to_checksum_address(value)
+    return value.lower()
 
 
 def _bytes_field(order: dict[str, Any], name: str, length: int | None) -> bytes:

@@ -111,7 +111,7 @@ def order_domain(token_id: int, neg_risk: bool) -> OrderDomain:
 
 @dataclass(frozen=True, slots=True)
 class OrderStruct:
-    """The signed fields of a CLOB V2 order, as integers and addresses."""
+    """The signed fields of a CLOB V2 order, as integers and 0x addresses (any case)."""
 
     salt: int
     maker: str
