@@ -38,28 +38,31 @@ def iso(ts: int) -> str:
 
 
 def book(
-    spec: MarketSpec,
+    market: str,
     token_id: str,
     bids: list[tuple[int, int]],
     asks: list[tuple[int, int]],
+    *,
     tick: int,
+    min_size: int,
+    neg_risk: bool,
     now_ms: int,
     last_trade: tuple[int, Side] | None,
 ) -> dict[str, Any]:
-    """GET /book: bids ascending and asks descending, so the best level is last."""
+    """GET /book (all ten keys): bids ascending and asks descending, so the best is last."""
     return {
-        "market": spec.condition_id,
+        "market": market,
         "asset_id": token_id,
         "timestamp": str(now_ms),
-        "hash": book_hash(spec.condition_id, token_id, bids, asks),
+        "hash": book_hash(market, token_id, bids, asks),
         "bids": [{"price": format_units(p), "size": format_units(s)} for p, s in sorted(bids)],
         "asks": [
             {"price": format_units(p), "size": format_units(s)}
             for p, s in sorted(asks, reverse=True)
         ],
-        "min_order_size": format_units(spec.min_size),
+        "min_order_size": format_units(min_size),
         "tick_size": format_units(tick),
-        "neg_risk": spec.neg_risk,
+        "neg_risk": neg_risk,
         "last_trade_price": format_units(last_trade[0]) if last_trade else "",
     }
 

@@ -21,7 +21,6 @@ from engine.venue.matching import MarketSpec
 from engine.venue.server import payloads
 from engine.venue.server.context import ServerContext
 from engine.venue.server.http import BadRequest, error, json_body, ok, query
-from engine.venue.wire import book_hash
 
 ERR_NO_BOOK = "No orderbook exists for the requested token id"
 ERR_NO_MARKET = "market not found"
@@ -45,26 +44,17 @@ class BookState:
         return (self.bids[0][0] if self.bids else None, self.asks[0][0] if self.asks else None)
 
     def payload(self, token_id: str, now_ms: int) -> dict[str, Any]:
-        if self.spec is not None:
-            return payloads.book(
-                self.spec, token_id, self.bids, self.asks, self.tick, now_ms, self.last_trade
-            )
-        return {
-            "market": self.market,
-            "asset_id": token_id,
-            "timestamp": str(now_ms),
-            "hash": book_hash(self.market, token_id, self.bids, self.asks),
-            "bids": [
-                {"price": format_units(p), "size": format_units(s)} for p, s in self.bids[::-1]
-            ],
-            "asks": [
-                {"price": format_units(p), "size": format_units(s)} for p, s in self.asks[::-1]
-            ],
-            "min_order_size": format_units(self.min_size),
-            "tick_size": format_units(self.tick),
-            "neg_risk": self.neg_risk,
-            "last_trade_price": format_units(self.last_trade[0]) if self.last_trade else "",
-        }
+        return payloads.book(
+            self.market,
+            token_id,
+            self.bids,
+            self.asks,
+            tick=self.tick,
+            min_size=self.min_size,
+            neg_risk=self.neg_risk,
+            now_ms=now_ms,
+            last_trade=self.last_trade,
+        )
 
 
 def book_state(ctx: ServerContext, token_id: str) -> BookState | None:
