@@ -40,6 +40,16 @@ def _parser() -> argparse.ArgumentParser:
         help="simulated seconds per real second; 0 jumps over idle time (clock.rate)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress lines")
+    venue = commands.add_parser(
+        "venue",
+        help="serve the simulated venue over Polymarket's protocol on loopback",
+        description="Serve the simulated venue (CLOB REST and WebSockets, Gamma, price "
+        "feeds) on the real clock. Prints `NAME URL` per service, then `ready`; on SIGINT "
+        "or SIGTERM writes --ledger-json and exits 0.",
+    )
+    from engine.venue.server.options import add_arguments
+
+    add_arguments(venue)
     return parser
 
 
@@ -58,6 +68,11 @@ def _load(args: argparse.Namespace) -> Config:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "venue":
+        from engine.venue.server.runner import run_venue
+
+        logging.basicConfig(level=logging.WARNING, format="polyengine: %(name)s: %(message)s")
+        return run_venue(args)
     try:
         config = _load(args)
     except ConfigError as exc:

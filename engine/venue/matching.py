@@ -30,7 +30,7 @@ import heapq
 import uuid
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from engine.fees import FeeSchedule
@@ -113,6 +113,8 @@ class MarketSpec:
     fees: FeeSchedule = field(default_factory=FeeSchedule)
     start_ts: int
     end_ts: int
+    neg_risk: bool = False
+    """Multi-outcome markets settle through the neg-risk exchange (another EIP-712 domain)."""
 
     def __post_init__(self) -> None:
         if self.tick not in VALID_TICKS:
@@ -257,6 +259,16 @@ class OrderCancelled:
 
 
 @dataclass(frozen=True, slots=True)
+class TickSizeChanged:
+    """The market's minimum tick changed; resting orders keep their prices."""
+
+    condition_id: str
+    old_tick: int
+    new_tick: int
+    ts_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class MarketResolved:
     """Settlement: `winner` is the winning outcome index, or None for a 50/50 split."""
 
@@ -270,7 +282,13 @@ _OrderFields = tuple[str, str, str, str, Side, int, int, int, OrderType, int, in
 order_type, expiration, created_ms: the leading fields of every order event."""
 
 VenueEvent = (
-    LevelChanged | TradeExecuted | OrderPlaced | OrderUpdated | OrderCancelled | MarketResolved
+    LevelChanged
+    | TradeExecuted
+    | OrderPlaced
+    | OrderUpdated
+    | OrderCancelled
+    | MarketResolved
+    | TickSizeChanged
 )
 
 
@@ -515,6 +533,20 @@ class MatchingEngine:
         if market.status is not MarketStatus.PENDING:
             raise ValueError(f"market {condition_id} is {market.status}, not PENDING")
         market.status = MarketStatus.OPEN
+
+    def set_tick(self, condition_id: str, tick: int, *, now_ms: int | None = None) -> None:
+        """Change a market's minimum tick, as the venue does near 0 and 1 (spec section 1).
+
+        New orders are validated on the new grid; resting orders stay where they are.
+        """
+        ts = self._clock(now_ms)
+        market = self._markets[condition_id]
+        old = market.spec.tick
+        if tick == old:
+            return
+        market.spec = replace(market.spec, tick=tick)
+        self._step += 1
+        self._events.append(TickSizeChanged(condition_id, old, tick, ts))
 
     def close_market(self, condition_id: str, *, now_ms: int | None = None) -> list[str]:
         """Stop trading and cancel every resting order; returns the cancelled ids."""

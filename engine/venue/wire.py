@@ -25,6 +25,7 @@ from engine.venue.matching import (
     OrderCancelled,
     OrderPlaced,
     OrderUpdated,
+    TickSizeChanged,
     TradeExecuted,
     VenueEvent,
 )
@@ -93,12 +94,24 @@ def book_frame(
     hash: str | None = None,
 ) -> bytes:
     """A `book` snapshot; `bids`/`asks` are given best first, as MatchingEngine.book returns."""
-    digest = hash if hash is not None else book_hash(spec.condition_id, token_id, bids, asks)
+    return market_book_frame(spec.condition_id, token_id, bids, asks, ts_ms, hash)
+
+
+def market_book_frame(
+    condition_id: str,
+    token_id: str,
+    bids: Sequence[Level],
+    asks: Sequence[Level],
+    ts_ms: int,
+    hash: str | None = None,
+) -> bytes:
+    """A `book` snapshot of any token by its market id (see book_frame)."""
+    digest = hash if hash is not None else book_hash(condition_id, token_id, bids, asks)
     return _dumps(
         {
             "event_type": "book",
             "asset_id": token_id,
-            "market": spec.condition_id,
+            "market": condition_id,
             "bids": _levels(sorted(bids)),
             "asks": _levels(sorted(asks, reverse=True)),
             "timestamp": str(ts_ms),
@@ -170,6 +183,25 @@ def tick_size_change_frame(
     )
 
 
+def best_bid_ask_frame(
+    condition_id: str, token_id: str, best_bid: int | None, best_ask: int | None, ts_ms: int
+) -> bytes:
+    """`best_bid_ask` (custom feature): the token's top of book after a change."""
+    bid = best_bid if best_bid is not None else 0
+    ask = best_ask if best_ask is not None else 1_000_000
+    return _dumps(
+        {
+            "event_type": "best_bid_ask",
+            "market": condition_id,
+            "asset_id": token_id,
+            "best_bid": format_units(bid),
+            "best_ask": format_units(ask),
+            "spread": format_units(ask - bid),
+            "timestamp": str(ts_ms),
+        }
+    )
+
+
 def market_resolved_frame(
     spec: MarketSpec, winner: int | None, ts_ms: int, market_id: str = ""
 ) -> bytes:
@@ -200,8 +232,8 @@ _CANCEL_STATUS = {
 }
 
 
-def order_event_frame(event: OrderEvent, spec: MarketSpec, identity: Identity) -> bytes:
-    """An `order` message: PLACEMENT (LIVE), UPDATE (a fill) or CANCELLATION."""
+def order_event_payload(event: OrderEvent, spec: MarketSpec, identity: Identity) -> dict[str, Any]:
+    """The fields of an `order` message (see order_event_frame), as a dict."""
     associate: list[str] | None = None
     size_matched = format_units(event.size_matched)
     match event:
@@ -215,32 +247,35 @@ def order_event_frame(event: OrderEvent, spec: MarketSpec, identity: Identity) -
             kind, status = "CANCELLATION", _CANCEL_STATUS[event.reason]
             if event.reason == "fok_killed":
                 size_matched = ""
-    return _dumps(
-        {
-            "event_type": "order",
-            "type": kind,
-            "id": event.order_id,
-            "owner": identity.owner,
-            "order_owner": identity.owner,
-            "market": event.condition_id,
-            "asset_id": event.token_id,
-            "side": event.side.name,
-            "original_size": format_units(event.original_size),
-            "size_matched": size_matched,
-            "price": format_units(event.price),
-            "associate_trades": associate,
-            "outcome": spec.outcomes[spec.outcome_index(event.token_id)],
-            "order_type": str(event.order_type),
-            "status": status,
-            "expiration": str(event.expiration),
-            "created_at": str(event.created_ms // 1000),
-            "maker_address": identity.address,
-            "timestamp": str(event.ts_ms),
-        }
-    )
+    return {
+        "event_type": "order",
+        "type": kind,
+        "id": event.order_id,
+        "owner": identity.owner,
+        "order_owner": identity.owner,
+        "market": event.condition_id,
+        "asset_id": event.token_id,
+        "side": event.side.name,
+        "original_size": format_units(event.original_size),
+        "size_matched": size_matched,
+        "price": format_units(event.price),
+        "associate_trades": associate,
+        "outcome": spec.outcomes[spec.outcome_index(event.token_id)],
+        "order_type": str(event.order_type),
+        "status": status,
+        "expiration": str(event.expiration),
+        "created_at": str(event.created_ms // 1000),
+        "maker_address": identity.address,
+        "timestamp": str(event.ts_ms),
+    }
 
 
-def trade_event_frame(
+def order_event_frame(event: OrderEvent, spec: MarketSpec, identity: Identity) -> bytes:
+    """An `order` message: PLACEMENT (LIVE), UPDATE (a fill) or CANCELLATION."""
+    return _dumps(order_event_payload(event, spec, identity))
+
+
+def trade_event_payload(
     trade: TradeExecuted,
     spec: MarketSpec,
     *,
@@ -250,12 +285,10 @@ def trade_event_frame(
     bucket_index: int = 0,
     transaction_hash: str | None = None,
     ts_ms: int | None = None,
-) -> bytes:
-    """A `trade` message as the account `recipient` sees it on its user channel.
+) -> dict[str, Any]:
+    """The fields of a `trade` message (see trade_event_frame), as a dict.
 
-    Top-level side/price/size/asset are the taker's; `trader_side` says whether the
-    recipient took or made. `maker_orders` lists every leg; a maker finds its own legs
-    by `owner`. The same `id` is re-sent for each status (MATCHED, MINED, CONFIRMED).
+    The REST Trade object of /data/trades is the same without the event fields.
     """
     who = identity_of(recipient)
     now = trade.ts_ms if ts_ms is None else ts_ms
@@ -278,31 +311,64 @@ def trade_event_frame(
                 "side": leg.side.name,
             }
         )
+    return {
+        "event_type": "trade",
+        "type": "TRADE",
+        "id": trade.trade_id,
+        "taker_order_id": trade.taker_order_id,
+        "market": trade.condition_id,
+        "asset_id": trade.token_id,
+        "side": trade.side.name,
+        "size": format_units(trade.size),
+        "price": format_units(trade.price),
+        "fee_rate_bps": "0",
+        "status": status,
+        "match_time": str(trade.ts_ms // 1000),
+        "last_update": str(now // 1000),
+        "outcome": spec.outcomes[spec.outcome_index(trade.token_id)],
+        "owner": who.owner,
+        "trade_owner": who.owner,
+        "maker_address": who.address,
+        "bucket_index": bucket_index,
+        "trader_side": trader_side,
+        "timestamp": str(now),
+        "transaction_hash": (
+            transaction_hash
+            if transaction_hash is not None
+            else fake_transaction_hash(trade.trade_id)
+        ),
+        "maker_orders": makers,
+    }
+
+
+def trade_event_frame(
+    trade: TradeExecuted,
+    spec: MarketSpec,
+    *,
+    recipient: str,
+    status: TradeStatus = "MATCHED",
+    identity_of: Callable[[str], Identity] = default_identity,
+    bucket_index: int = 0,
+    transaction_hash: str | None = None,
+    ts_ms: int | None = None,
+) -> bytes:
+    """A `trade` message as the account `recipient` sees it on its user channel.
+
+    Top-level side/price/size/asset are the taker's; `trader_side` says whether the
+    recipient took or made. `maker_orders` lists every leg; a maker finds its own legs
+    by `owner`. The same `id` is re-sent for each status (MATCHED, MINED, CONFIRMED).
+    """
     return _dumps(
-        {
-            "event_type": "trade",
-            "type": "TRADE",
-            "id": trade.trade_id,
-            "taker_order_id": trade.taker_order_id,
-            "market": trade.condition_id,
-            "asset_id": trade.token_id,
-            "side": trade.side.name,
-            "size": format_units(trade.size),
-            "price": format_units(trade.price),
-            "fee_rate_bps": "0",
-            "status": status,
-            "match_time": str(trade.ts_ms // 1000),
-            "last_update": str(now // 1000),
-            "outcome": spec.outcomes[spec.outcome_index(trade.token_id)],
-            "owner": who.owner,
-            "trade_owner": who.owner,
-            "maker_address": who.address,
-            "bucket_index": bucket_index,
-            "trader_side": trader_side,
-            "timestamp": str(now),
-            "transaction_hash": transaction_hash or fake_transaction_hash(trade.trade_id),
-            "maker_orders": makers,
-        }
+        trade_event_payload(
+            trade,
+            spec,
+            recipient=recipient,
+            status=status,
+            identity_of=identity_of,
+            bucket_index=bucket_index,
+            transaction_hash=transaction_hash,
+            ts_ms=ts_ms,
+        )
     )
 
 
@@ -364,6 +430,17 @@ class MarketDataPublisher:
                     frames.extend(self._trade_frames(event))
                 case MarketResolved():
                     frames.append(market_resolved_frame(self.spec, event.winner, event.ts_ms))
+                case TickSizeChanged():
+                    for token in self.spec.token_ids:
+                        frames.append(
+                            tick_size_change_frame(
+                                event.condition_id,
+                                token,
+                                event.old_tick,
+                                event.new_tick,
+                                event.ts_ms,
+                            )
+                        )
                 case _:
                     pass
         self._flush(group, frames)
