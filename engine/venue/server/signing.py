@@ -5,10 +5,12 @@ domain, version "2" (standard or neg-risk exchange by market) or "3" (ExchangeV3
 Protocol-V2 position ids); the order id is the EIP-712 digest (spec section 11.2). L1
 API-key requests sign the ClobAuth struct (spec section 3).
 
-Recovery goes through `recover_order_signer` and `recover_clob_auth_signer` only, which use
-eth_account today (pure-Python secp256k1, a few ms per call); they are the one place to
-swap in the native signer's recovery later. Hashing is done here with keccak from
-eth_utils, since every field of these structs is one 32-byte word.
+The typed-data hashing here is written independently of the engine's native signer (with
+keccak from eth_utils, since every field of these structs is one 32-byte word), so the
+venue checks the engine's orders rather than trusting the same code twice. The ECDSA
+recovery itself is the native core's (`engine._native.recover_digest_signer`), which is
+much faster than eth_account's pure-Python secp256k1; the ClobAuth message is encoded
+with eth_account, an independent implementation of EIP-712.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from eth_account import Account
-from eth_account.messages import SignableMessage, encode_typed_data
+from eth_account.messages import encode_typed_data
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
+
+from engine._native import SignError, recover_digest_signer
 
 CHAIN_ID: Final = 137
 
@@ -154,10 +157,10 @@ def recover_order_signer(domain_separator: bytes, struct_hash: bytes, signature:
     """
     if len(signature) != 65:
         raise SignatureError(f"expected a 65-byte signature, got {len(signature)} bytes")
-    message = SignableMessage(b"\x01", domain_separator, struct_hash)
+    digest = keccak(b"\x19\x01" + domain_separator + struct_hash)
     try:
-        return str(Account.recover_message(message, signature=signature))
-    except Exception as exc:  # eth_keys raises several types for malformed input
+        return recover_digest_signer(digest, signature)
+    except SignError as exc:
         raise SignatureError(f"signature does not recover: {exc}") from None
 
 
