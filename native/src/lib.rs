@@ -3,6 +3,8 @@
 
 pub mod book;
 pub mod error;
+pub mod json;
+pub mod wire;
 
 #[cfg(feature = "python")]
 mod python;

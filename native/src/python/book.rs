@@ -25,8 +25,15 @@ impl From<CoreBookError> for PyErr {
 /// The order book of one outcome token on a fixed tick grid (prices and sizes in micro).
 #[pyclass(module = "engine._native", name = "OrderBook", eq)]
 #[derive(PartialEq)]
-struct OrderBook {
+pub(crate) struct OrderBook {
     book: Book,
+}
+
+impl OrderBook {
+    /// Wrap a core book (for containers that hand out copies of theirs).
+    pub(crate) fn from_book(book: Book) -> Self {
+        Self { book }
+    }
 }
 
 #[pymethods]
@@ -70,6 +77,13 @@ impl OrderBook {
         Ok(self.book.apply_changes(&changes)?)
     }
 
+    /// Apply packed little-endian u64 `(side, price, size)` deltas (24 bytes each) in
+    /// one call; all or nothing. Returns how many were applied.
+    #[pyo3(signature = (deltas))]
+    fn apply_deltas(&mut self, deltas: &[u8]) -> PyResult<usize> {
+        Ok(self.book.apply_packed(deltas)?)
+    }
+
     /// The highest bid as `(price, size)`, or None.
     fn best_bid(&self) -> Option<(u64, u64)> {
         self.book.best_bid()
@@ -82,10 +96,24 @@ impl OrderBook {
 
     /// Best bid price and best ask price in one call (each None if that side is empty).
     fn best(&self) -> (Option<u64>, Option<u64>) {
-        (
-            self.book.best_bid().map(|(price, _)| price),
-            self.book.best_ask().map(|(price, _)| price),
-        )
+        self.book.best_prices()
+    }
+
+    /// (best bid, bid size, best ask, ask size) in one call; sizes 0 for an empty side.
+    fn top(&self) -> (Option<u64>, u64, Option<u64>, u64) {
+        super::frames::top(&self.book)
+    }
+
+    /// Size-weighted mid of the top of the book (floored to a micro), or None.
+    fn microprice(&self) -> Option<u64> {
+        self.book.microprice()
+    }
+
+    /// (bid depth - ask depth) / (bid depth + ask depth) over `levels` levels per side,
+    /// or None when both sides are empty.
+    #[pyo3(signature = (levels))]
+    fn imbalance(&self, levels: usize) -> Option<f64> {
+        self.book.imbalance(levels)
     }
 
     /// Midpoint of best bid and best ask (exact), or None if a side is empty.
