@@ -250,6 +250,9 @@ struct Scratch {
     ticks: Vec<u64>,
     /// Per-token flags, all false between uses.
     marks: Vec<bool>,
+    /// Per-token venue statement of the event being read (first pass).
+    venue: Vec<(Option<u64>, Option<u64>)>,
+    /// Tokens in first-seen order (an event's, then the frame's); empty between uses.
     touched: Vec<usize>,
 }
 
@@ -286,6 +289,7 @@ impl MarketBooks {
             books: vec![book; ids.len()],
             scratch: Scratch {
                 marks: vec![false; ids.len()],
+                venue: vec![(None, None); ids.len()],
                 ..Scratch::default()
             },
         })
@@ -382,6 +386,7 @@ impl MarketBooks {
         scratch.levels.clear();
         scratch.changes.clear();
         scratch.ops.clear();
+        scratch.touched.clear();
         scratch.ticks.clear();
         scratch.ticks.extend(self.books.iter().map(Book::tick));
         let mut parser = Parser {
@@ -513,6 +518,7 @@ impl MarketBooks {
                 best_ask,
             });
         }
+        touched.clear();
         failure.map_or(Ok(()), |error| Err(FrameError::Book(error)))
     }
 }
@@ -1021,21 +1027,29 @@ impl Parser<'_> {
                 ours = true;
             }
         }
-        for change in changes.iter().rev() {
+        // One check per token, in order of first appearance, with its last statement.
+        for change in changes {
             if let (Some(token), Some(venue)) = (change.token, change.venue) {
-                if let Some(mark) = scratch.marks.get_mut(token) {
+                if let (Some(mark), Some(slot)) =
+                    (scratch.marks.get_mut(token), scratch.venue.get_mut(token))
+                {
                     if !*mark {
                         *mark = true;
-                        scratch.ops.push(Op::Check { token, venue });
+                        scratch.touched.push(token);
                     }
+                    *slot = venue;
                 }
             }
         }
-        for change in changes {
-            if let Some(mark) = change.token.and_then(|token| scratch.marks.get_mut(token)) {
+        for &token in &scratch.touched {
+            if let (Some(mark), Some(&venue)) =
+                (scratch.marks.get_mut(token), scratch.venue.get(token))
+            {
                 *mark = false;
+                scratch.ops.push(Op::Check { token, venue });
             }
         }
+        scratch.touched.clear();
         Ok(ours.then_some(()))
     }
 }
