@@ -11,7 +11,7 @@ import sys
 
 from benches.harness import Bench, Figure, measure, write_results
 
-SUITES = ["benches.book"]
+SUITES = ["benches.book", "benches.frames"]
 
 
 def main(argv: list[str]) -> int:
