@@ -11,8 +11,8 @@ match, so the figures measure the steady state, not resyncs.
 - book.frame.python_ref: orjson.loads and a tuned pure-Python tick-indexed book (lists
   indexed by price // tick, incremental best), the best plain Python can do.
 - book.frame.nautilus: nautilus_trader's own Polymarket path (msgspec decode into its
-  adapter structs, OrderBookDeltas, OrderBook.apply_deltas, best prices); only when the
-  optional `bench` extra is installed.
+  adapter structs, OrderBookDeltas, OrderBook.apply, best prices; no integrity check);
+  only when the optional `bench` extra is installed.
 """
 
 from __future__ import annotations
@@ -276,45 +276,67 @@ def _frame_python() -> Callable[[], object]:
 
 def _nautilus() -> dict[str, Any] | None:
     """nautilus_trader's modules, or None when the optional `bench` extra is absent."""
+    names = {
+        "msgspec": "msgspec",
+        "types": "nautilus_trader.adapters.polymarket.websocket.types",
+        "schemas": "nautilus_trader.adapters.polymarket.schemas.book",
+        "book": "nautilus_trader.model.book",
+        "data": "nautilus_trader.model.data",
+        "enums": "nautilus_trader.model.enums",
+        "providers": "nautilus_trader.test_kit.providers",
+    }
     try:
-        return {
-            "msgspec": importlib.import_module("msgspec"),
-            "book": importlib.import_module("nautilus_trader.model.book"),
-            "enums": importlib.import_module("nautilus_trader.model.enums"),
-            "schemas": importlib.import_module("nautilus_trader.adapters.polymarket.schemas.book"),
-            "providers": importlib.import_module("nautilus_trader.test_kit.providers"),
-        }
+        return {key: importlib.import_module(name) for key, name in names.items()}
     except ImportError:
         return None
 
 
 def _frame_nautilus() -> Callable[[], object]:
+    """What nautilus_trader's Polymarket data client does per market frame: msgspec
+    decode into its adapter structs, then per change a BookOrder, an OrderBookDelta in
+    OrderBookDeltas, OrderBook.apply and the best prices (per snapshot: its
+    parse_to_snapshot deltas into a fresh OrderBook). It makes no integrity check."""
     nt = _nautilus()
     assert nt is not None
     data = stream()
-    schemas, enums = nt["schemas"], nt["enums"]
+    schemas, model, enums = nt["schemas"], nt["data"], nt["enums"]
     instrument = nt["providers"].TestInstrumentProvider.binary_option()
-    decode_change = nt["msgspec"].json.Decoder(schemas.PolymarketQuotes).decode
-    decode_book = nt["msgspec"].json.Decoder(schemas.PolymarketBookSnapshot).decode
-    books = {
-        asset: nt["book"].OrderBook(instrument.id, enums.BookType.L2_MBP)
-        for asset in data.asset_ids
-    }
+    decode = nt["msgspec"].json.Decoder(nt["types"].MARKET_WS_MESSAGE).decode
+    new_book = nt["book"].OrderBook
+    l2, buy, sell = enums.BookType.L2_MBP, enums.OrderSide.BUY, enums.OrderSide.SELL
+    update, delete = enums.BookAction.UPDATE, enums.BookAction.DELETE
+    last = enums.RecordFlag.F_LAST
+    books = {asset: new_book(instrument.id, l2) for asset in data.asset_ids}
 
     def apply(frame: bytes) -> None:
-        if b'"event_type":"book"' in frame:
-            snapshot = decode_book(frame)
-            deltas = snapshot.parse_to_snapshot(instrument=instrument, ts_init=0)
-            book = books[snapshot.asset_id]
+        message = decode(frame)
+        if isinstance(message, schemas.PolymarketQuotes):
+            ts_event = int(float(message.timestamp) * 1_000_000)
+            for change in message.price_changes:
+                order = model.BookOrder(
+                    side=buy if change.side == "BUY" else sell,
+                    price=instrument.make_price(float(change.price)),
+                    size=instrument.make_qty(float(change.size)),
+                    order_id=0,
+                )
+                delta = model.OrderBookDelta(
+                    instrument_id=instrument.id,
+                    action=update if order.size > 0 else delete,
+                    order=order,
+                    flags=last,
+                    sequence=0,
+                    ts_event=ts_event,
+                    ts_init=0,
+                )
+                book = books[change.asset_id]
+                book.apply(model.OrderBookDeltas(instrument.id, [delta]))
+                book.best_bid_price()
+                book.best_ask_price()
+        else:
+            deltas = message.parse_to_snapshot(instrument=instrument, ts_init=0)
+            book = new_book(instrument.id, l2)
             book.apply_deltas(deltas)
-            book.best_bid_price()
-            book.best_ask_price()
-            return
-        quotes = decode_change(frame)
-        for change in quotes.price_changes:
-            book = books[change.asset_id]
-            delta = change.parse_to_delta(instrument=instrument, ts_event=0, ts_init=0)
-            book.apply_delta(delta)
+            books[message.asset_id] = book
             book.best_bid_price()
             book.best_ask_price()
 

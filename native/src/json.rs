@@ -271,6 +271,7 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     /// A [`SyntaxError`] for malformed JSON.
+    #[inline(always)]
     pub fn scalar(&mut self) -> Result<Scalar<'a>> {
         if self.peek() == Some(b'"') {
             self.pos += 1;
