@@ -4,8 +4,8 @@ All frame figures run the same deterministic stream: 20 outcome tokens (10 marke
 two), each pass starting with a `book` snapshot per token, then 1,000 `price_change`
 frames of about 600 bytes with two entries (a YES change and its NO mirror, as the venue
 sends them, with the venue's best prices) and a snapshot of one token every 50 frames.
-Every implementation checks the venue's best prices; setup verifies that all of them
-match, so the figures measure the steady state, not resyncs.
+The native and Python paths check the venue's best prices; setup verifies that all of
+them match, so the figures measure the steady state, not resyncs.
 
 - book.frame.native: bytes -> MarketBooks.apply_frame (parse, apply, check, summary).
 - book.frame.python_ref: orjson.loads and a tuned pure-Python tick-indexed book (lists
