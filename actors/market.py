@@ -1,22 +1,24 @@
 """MarketActor: owns the native books of one market's two outcome tokens.
 
-It applies each MarketFrame to the books, checks them against the venue's own best
-bid/ask after every price change (a mismatch means the book is wrong: resync from a
-snapshot), and publishes a MarketView to the strategies through conflating edges, so a
-slow strategy always sees the latest state rather than a backlog. It also publishes on
-a timer so that strategies react to time (a window closing) without new data.
+Each MarketFrame is one native call: the raw frame is parsed and applied to the books,
+which are checked against the venue's own best bid/ask after every price change. A
+mismatch, a tick size change (a new, empty book epoch) or a malformed frame means the
+books can no longer be trusted: they are rebuilt from snapshots. The actor publishes a
+MarketView to the strategies through conflating edges, so a slow strategy always sees
+the latest state rather than a backlog, and also on a timer so that strategies react to
+time (a window closing) without new data.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import trio
 
-from engine._native import OrderBook
+from engine._native import FrameError, FrameSummary, MarketBooks
 from engine.clock import SessionClock
 from engine.gateway import VenueGateway
 from engine.mailbox import Mailbox, Resync
@@ -29,24 +31,9 @@ from engine.messages import (
     TokenTop,
 )
 from engine.stats import EngineStats
-from engine.units import UNIT, Side, parse_units
+from engine.units import UNIT
 
 log = logging.getLogger("polyengine.market")
-
-
-class IntegrityError(Exception):
-    """The local book disagrees with the venue's best bid/ask."""
-
-
-def _price_or_none(text: object) -> int | None:
-    """The venue sends "0" (or nothing) for an empty side."""
-    if text in (None, "", "0", "1"):
-        return None
-    return parse_units(str(text))
-
-
-def _levels(raw: Sequence[Mapping[str, str]]) -> list[tuple[int, int]]:
-    return [(parse_units(level["price"]), parse_units(level["size"])) for level in raw]
 
 
 class MarketActor:
@@ -70,7 +57,7 @@ class MarketActor:
         self.stats = stats
         self.view_every_s = view_every_s
         self.tick = info.tick
-        self.books: dict[str, OrderBook] = {}
+        self.books = MarketBooks(info.tick, info.token_ids)
         self.resolved_winner: int | None = None
         self.resolved = False
         self.healthy = False
@@ -89,18 +76,17 @@ class MarketActor:
                     await self.resync()
                     continue
                 try:
-                    self.apply(message.events)
-                except IntegrityError as exc:
-                    self.stats.integrity_resyncs += 1
-                    log.info("%s: %s; resyncing", self.info.slug, exc)
-                    await self.resync()
-                except (KeyError, TypeError, ValueError) as exc:
-                    # Counted and skipped; the frame may have been half applied, so resync.
+                    summary = self.apply(message.raw)
+                except FrameError as exc:
+                    # Nothing was applied, but the frame's changes are lost: resync.
                     self.stats.malformed_frames += 1
-                    log.warning(
-                        "%s: skipped a malformed event (%r); resyncing", self.info.slug, exc
-                    )
+                    log.warning("%s: malformed frame (%s); resyncing", self.info.slug, exc)
                     await self.resync()
+                else:
+                    if summary.needs_resync:
+                        self.stats.integrity_resyncs += 1
+                        log.info("%s: %s; resyncing", self.info.slug, _why(summary))
+                        await self.resync()
                 while self._settled:
                     await self.settlements_out.send(self._settled.pop(0))
                 await self.publish(message.ts_ns)
@@ -110,51 +96,23 @@ class MarketActor:
         self.healthy = False
         for token_id in self.info.token_ids:
             snapshot = await self.gateway.get_book(token_id)
-            book = OrderBook(self.tick)
-            book.apply_snapshot(list(snapshot.bids), list(snapshot.asks))
-            self.books[token_id] = book
+            self.books.apply_snapshot(
+                token_id, list(snapshot.bids), list(snapshot.asks), tick=self.tick
+            )
         self.healthy = True
 
-    def apply(self, events: Sequence[Mapping[str, Any]]) -> None:
-        """Apply one frame's events; raises IntegrityError on a best bid/ask mismatch."""
-        for event in events:
-            kind = event.get("event_type")
-            if kind == "book":
-                book = self.books.get(str(event.get("asset_id")))
-                if book is not None:
-                    book.apply_snapshot(_levels(event["bids"]), _levels(event["asks"]))
-            elif kind == "price_change":
-                self._apply_price_change(event["price_changes"])
-            elif kind == "tick_size_change":
-                self.tick = parse_units(str(event["new_tick_size"]))
-                self.books = {t: OrderBook(self.tick) for t in self.info.token_ids}
-                raise IntegrityError("tick size changed: new book epoch")
-            elif kind == "market_resolved":
-                self._resolve(str(event.get("winning_asset_id", "")))
+    def apply(self, raw: bytes) -> FrameSummary:
+        """Apply one raw frame to the books (one native call) and act on what it says.
 
-    def _apply_price_change(self, changes: Sequence[Mapping[str, Any]]) -> None:
-        """Apply every entry, then compare each touched book with the venue's best bid/ask.
-
-        The comparison waits for the whole event because the venue may state the best
-        prices after all of an event's changes rather than after each entry.
+        Raises FrameError for a malformed frame, which then changed nothing.
         """
-        venue_best: dict[str, tuple[int | None, int | None]] = {}
-        for change in changes:
-            token_id = str(change.get("asset_id"))
-            book = self.books.get(token_id)
-            if book is None:
-                continue
-            side = Side.parse(str(change["side"]))
-            book.apply_change(int(side), parse_units(change["price"]), parse_units(change["size"]))
-            if "best_bid" in change or "best_ask" in change:
-                venue_best[token_id] = (
-                    _price_or_none(change.get("best_bid")),
-                    _price_or_none(change.get("best_ask")),
-                )
-        for token_id, theirs in venue_best.items():
-            mine = self.books[token_id].best()
-            if mine != theirs:
-                raise IntegrityError(f"book best {mine} but venue says {theirs}")
+        summary = self.books.apply_frame(raw)
+        self.stats.market_events += summary.events
+        for _, _, new_tick in summary.tick_changes:
+            self.tick = new_tick
+        if summary.resolved is not None:
+            self._resolve(summary.resolved)
+        return summary
 
     def _resolve(self, winning_asset_id: str) -> None:
         if self.resolved:
@@ -194,16 +152,7 @@ class MarketActor:
         )
 
     def _top(self, token_id: str) -> TokenTop:
-        book = self.books[token_id]
-        bid = book.best_bid()
-        ask = book.best_ask()
-        return TokenTop(
-            token_id,
-            bid[0] if bid else None,
-            bid[1] if bid else 0,
-            ask[0] if ask else None,
-            ask[1] if ask else 0,
-        )
+        return TokenTop(token_id, *self.books.top(token_id))
 
     async def publish(self, frame_ts_ns: int) -> None:
         view = self.view(frame_ts_ns)
@@ -215,3 +164,11 @@ class MarketActor:
         while True:
             await trio.sleep(self.view_every_s)
             await self.publish(0)
+
+
+def _why(summary: FrameSummary) -> str:
+    """Why a frame asks for a resync, for the log."""
+    if summary.mismatches:
+        token, mine, theirs = summary.mismatches[0]
+        return f"book best {mine} but venue says {theirs} for {token[:12]}"
+    return f"tick size changed {summary.tick_changes}: new book epoch"

@@ -11,7 +11,7 @@ import sys
 
 from benches.harness import Bench, Figure, measure, write_results
 
-SUITES = ["benches.book", "benches.models", "benches.sign", "benches.venue"]
+SUITES = ["benches.book", "benches.frames", "benches.models", "benches.sign", "benches.venue"]
 
 
 def main(argv: list[str]) -> int:

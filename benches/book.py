@@ -1,4 +1,4 @@
-"""Order book figures: single changes and best-price queries through the native API."""
+"""Order book figures: single changes through the native API (see frames.py for the rest)."""
 
 from __future__ import annotations
 
@@ -39,10 +39,5 @@ def _change() -> Callable[[], object]:
     return apply_one
 
 
-def _best() -> Callable[[], object]:
-    book = _book()
-    return book.best
-
-
 def benches() -> list[Bench]:
-    return [Bench("book.change.native", _change), Bench("book.best.native", _best)]
+    return [Bench("book.change.native", _change)]

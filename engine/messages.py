@@ -7,10 +7,8 @@ measured along the path frame in -> order out. Prices and sizes are integer micr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
 
 from engine.fees import FeeSchedule
 from engine.units import OrderType, Side
@@ -20,11 +18,12 @@ from engine.units import OrderType, Side
 
 @dataclass(frozen=True, slots=True)
 class MarketFrame:
-    """Market-channel events for one market, as received in one frame."""
+    """One market-channel frame exactly as received (bytes, not decoded in Python), and
+    when it arrived. The same frame goes to every market it concerns; each MarketActor
+    applies the events for its own tokens in one native call."""
 
     ts_ns: int
-    condition_id: str
-    events: tuple[Mapping[str, Any], ...]
+    raw: bytes
 
 
 @dataclass(frozen=True, slots=True)

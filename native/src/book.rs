@@ -13,6 +13,21 @@ pub const UNIT: u64 = 1_000_000;
 /// Every tick size the venue uses, in micro units (0.1, 0.01, 0.005, 0.0025, 0.001, 0.0001).
 pub const VALID_TICKS: [u64; 6] = [100_000, 10_000, 5_000, 2_500, 1_000, 100];
 
+/// Bytes per packed delta in [`Book::apply_packed`]: three little-endian u64s.
+pub const DELTA_BYTES: usize = 24;
+
+/// Decode one packed `(side, price, size)` delta; `delta` is exactly 24 bytes.
+fn unpack_delta(delta: &[u8]) -> (u64, u64, u64) {
+    let word = |at: usize| {
+        let mut bytes = [0u8; 8];
+        if let Some(src) = delta.get(at..at + 8) {
+            bytes.copy_from_slice(src);
+        }
+        u64::from_le_bytes(bytes)
+    };
+    (word(0), word(8), word(16))
+}
+
 /// Side of the book. The codes match `engine.units.Side`: resting BUY orders are bids,
 /// resting SELL orders are asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -141,18 +156,24 @@ impl Ladder {
 }
 
 /// Iterator over the non-empty levels of one side, best first, as `(price, size)`.
+///
+/// The next level is looked up only when asked for, so taking the first level costs
+/// no scan.
 pub struct Levels<'a> {
     ladder: &'a Ladder,
     tick: u64,
-    next: Option<usize>,
+    last: Option<usize>,
 }
 
 impl Iterator for Levels<'_> {
     type Item = (u64, u64);
 
     fn next(&mut self) -> Option<(u64, u64)> {
-        let index = self.next?;
-        self.next = self.ladder.worse_than(index);
+        let index = match self.last {
+            None => self.ladder.best?,
+            Some(last) => self.ladder.worse_than(last)?,
+        };
+        self.last = Some(index);
         let size = self.ladder.sizes.get(index).copied().unwrap_or(0);
         Some((index as u64 * self.tick, size))
     }
@@ -284,6 +305,39 @@ impl Book {
         Ok(())
     }
 
+    /// Apply packed deltas in order, all or nothing: `deltas` is a sequence of
+    /// little-endian u64 triples `(side, price, size)`, 24 bytes each (what
+    /// `array("Q", [...]).tobytes()` gives on a little-endian machine). Returns how many
+    /// deltas were applied. For replays and backtests: one call for a whole batch.
+    ///
+    /// # Errors
+    /// [`BookError::InvalidDeltas`] if the length is not a multiple of 24,
+    /// [`BookError::InvalidSide`], [`BookError::OffGrid`] or [`BookError::OutOfRange`]
+    /// for any bad delta; everything is checked first, so on error the book is unchanged.
+    pub fn apply_packed(&mut self, deltas: &[u8]) -> Result<usize, BookError> {
+        if !deltas.len().is_multiple_of(DELTA_BYTES) {
+            return Err(BookError::InvalidDeltas { len: deltas.len() });
+        }
+        for delta in deltas.chunks_exact(DELTA_BYTES) {
+            let (side, price, _) = unpack_delta(delta);
+            Side::from_code(side)?;
+            self.index(price)?;
+        }
+        for delta in deltas.chunks_exact(DELTA_BYTES) {
+            let (side, price, size) = unpack_delta(delta);
+            let index = self.index(price)?;
+            self.ladder_mut(Side::from_code(side)?).set(index, size);
+        }
+        Ok(deltas.len() / DELTA_BYTES)
+    }
+
+    /// Bytes this book holds: the struct and both ladders' arrays (one u64 per grid
+    /// price per side, so 16 KB on a 0.001 grid).
+    pub fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + (self.bids.sizes.capacity() + self.asks.sizes.capacity()) * std::mem::size_of::<u64>()
+    }
+
     /// Remove every level, keeping the tick.
     pub fn clear(&mut self) {
         self.bids.clear();
@@ -292,17 +346,25 @@ impl Book {
 
     /// The non-empty levels of `side`, best first, as `(price, size)`.
     pub fn iter_levels(&self, side: Side) -> Levels<'_> {
-        let ladder = self.ladder(side);
         Levels {
-            ladder,
+            ladder: self.ladder(side),
             tick: self.tick,
-            next: ladder.best,
+            last: None,
         }
     }
 
     /// The best level of `side` as `(price, size)`.
     pub fn best(&self, side: Side) -> Option<(u64, u64)> {
-        self.iter_levels(side).next()
+        let ladder = self.ladder(side);
+        let index = ladder.best?;
+        let size = ladder.sizes.get(index).copied().unwrap_or(0);
+        Some((index as u64 * self.tick, size))
+    }
+
+    /// Best bid price and best ask price (each None if that side is empty).
+    pub fn best_prices(&self) -> (Option<u64>, Option<u64>) {
+        let price = |ladder: &Ladder| ladder.best.map(|index| index as u64 * self.tick);
+        (price(&self.bids), price(&self.asks))
     }
 
     /// The highest bid as `(price, size)`.
@@ -330,6 +392,41 @@ impl Book {
         let (ask, _) = self.best_ask()?;
         // Prices are at most UNIT, so both fit in i64.
         Some(ask as i64 - bid as i64)
+    }
+
+    /// The size-weighted mid of the top of the book, `(bid * ask_size + ask * bid_size) /
+    /// (bid_size + ask_size)`, floored to a micro unit; None if a side is empty. It leans
+    /// toward the side with less size, where the next trade is more likely to move the
+    /// price.
+    pub fn microprice(&self) -> Option<u64> {
+        let (bid, bid_size) = self.best_bid()?;
+        let (ask, ask_size) = self.best_ask()?;
+        let (bid, bid_size, ask, ask_size) = (
+            u128::from(bid),
+            u128::from(bid_size),
+            u128::from(ask),
+            u128::from(ask_size),
+        );
+        let weighted = bid * ask_size + ask * bid_size;
+        // Non-empty levels have a size above 0, so the sum is never 0; both prices are
+        // at most UNIT, so the weighted mean is too and fits in u64.
+        let value = weighted.checked_div(bid_size + ask_size)?;
+        u64::try_from(value).ok()
+    }
+
+    /// Order-book imbalance over the best `n_levels` levels of each side:
+    /// `(bid_depth - ask_depth) / (bid_depth + ask_depth)`, in [-1, 1]; None if both
+    /// sides are empty. A ratio, not money, so a float; it is correctly rounded (the same
+    /// as Python's `(b - a) / (b + a)` on ints) while both depths are below 2**53.
+    pub fn imbalance(&self, n_levels: usize) -> Option<f64> {
+        let bids = self.depth(Side::Bid, n_levels);
+        let asks = self.depth(Side::Ask, n_levels);
+        let total = u128::from(bids) + u128::from(asks);
+        if total == 0 {
+            return None;
+        }
+        let diff = i128::from(bids) - i128::from(asks);
+        Some(diff as f64 / total as f64)
     }
 
     /// Total size over the best `n_levels` non-empty levels of `side` (saturating, so an

@@ -15,6 +15,10 @@ pub enum BookError {
     OutOfRange { price: u64, tick: u64 },
     /// The side code is neither 0 (BUY, bids) nor 1 (SELL, asks).
     InvalidSide { side: u64 },
+    /// A packed delta buffer whose length is not a multiple of 24 bytes.
+    InvalidDeltas { len: usize },
+    /// A set of books was given the same asset id twice (at position `index`).
+    DuplicateAsset { index: usize },
 }
 
 impl fmt::Display for BookError {
@@ -37,6 +41,13 @@ impl fmt::Display for BookError {
                     f,
                     "invalid side {side}: must be 0 (BUY, bids) or 1 (SELL, asks)"
                 )
+            }
+            Self::InvalidDeltas { len } => write!(
+                f,
+                "invalid delta buffer of {len} bytes: must hold (side, price, size) u64 triples, 24 bytes each"
+            ),
+            Self::DuplicateAsset { index } => {
+                write!(f, "asset id at position {index} is given twice")
             }
         }
     }
@@ -194,3 +205,35 @@ impl fmt::Display for SignError {
 }
 
 impl std::error::Error for SignError {}
+/// Why a market-channel frame was rejected. The books are left unchanged when one is
+/// returned (except [`FrameError::Book`]): a frame is checked completely before
+/// anything is applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameError {
+    /// Not JSON, not an event object or an array of them, or a field of the wrong type
+    /// or format (serde_json's message, with the line and column).
+    Json(String),
+    /// Event `index` (0-based within the frame) is well-formed JSON but cannot be
+    /// applied: a required field is missing, a tick is not one of the venue's, or a
+    /// price is off its book's grid.
+    Event { index: usize, reason: String },
+    /// A book rejected an operation the frame check had passed. It cannot happen (the
+    /// check applies the books' own rules); if it did, every book the frame touched
+    /// was cleared rather than left half-updated.
+    Book(BookError),
+}
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Json(message) => write!(f, "malformed frame: {message}"),
+            Self::Event { index, reason } => write!(f, "event {index} of the frame: {reason}"),
+            Self::Book(error) => write!(
+                f,
+                "a book rejected the frame ({error}); the books it touched were cleared"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for FrameError {}

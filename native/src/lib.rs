@@ -7,9 +7,11 @@ pub mod book;
 pub mod eip712;
 pub mod error;
 pub mod fair;
+pub mod json;
 pub mod quote;
 pub mod sign;
 pub mod vpin;
+pub mod wire;
 
 #[cfg(feature = "python")]
 mod python;

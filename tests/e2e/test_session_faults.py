@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Mapping, Sequence
-from typing import Any
 
+import orjson
 import pytest
 import trio
 
+from engine._native import FrameSummary
 from engine.clock import SessionClock
 from engine.config import load_config
 from engine.messages import MarketFrame
@@ -38,11 +38,12 @@ async def test_a_crashing_market_actor_is_restarted_and_the_session_still_reconc
         original = actor.apply
         crashes: list[float] = []
 
-        def apply_then_crash_once(events: Sequence[Mapping[str, Any]]) -> None:
-            original(events)
+        def apply_then_crash_once(raw: bytes) -> FrameSummary:
+            summary = original(raw)
             if not crashes and session.clock.now_s() > actor.info.start_ts + 120:
                 crashes.append(session.clock.now_s())
                 raise RuntimeError("injected crash")
+            return summary
 
         actor.apply = apply_then_crash_once  # type: ignore[method-assign]
         await run_session(session)
@@ -92,14 +93,13 @@ async def test_malformed_input_is_counted_and_skipped_and_the_actors_survive(
             await trio.sleep_until(session.clock.trio_time_of(start + 60))
             session.feed.on_frame(b'{"event_type": "book", "market"', 0)
             session.feed.on_frame(b"[1, 2, 3]", 0)
-            box = actor.mailbox
+            # Well-formed JSON for this market, but a price change without a price.
             bad = {
                 "event_type": "price_change",
                 "market": cid,
-                "price_changes": [{"asset_id": "x"}],
+                "price_changes": [{"asset_id": actor.info.token_ids[0]}],
             }
-            bad["price_changes"][0]["asset_id"] = actor.info.token_ids[0]
-            box.send_nowait(MarketFrame(0, cid, (bad,)))
+            actor.mailbox.send_nowait(MarketFrame(0, orjson.dumps(bad)))
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(inject)

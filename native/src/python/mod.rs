@@ -5,6 +5,7 @@
 use pyo3::prelude::*;
 
 mod book;
+mod frames;
 mod models;
 mod sign;
 
@@ -14,5 +15,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     book::register(m)?;
     models::register(m)?;
     sign::register(m)?;
+    frames::register(m)?;
     Ok(())
 }
