@@ -119,10 +119,11 @@ async def test_when_the_root_gives_up_open_orders_are_cancelled_and_it_fails(
     actor = next(iter(session.market_actors.values()))
     original = actor.apply
 
-    def crash_on_every_frame_once_trading(events: Sequence[Mapping[str, Any]]) -> None:
-        original(events)
+    def crash_on_every_frame_once_trading(raw: bytes) -> FrameSummary:
+        summary = original(raw)
         if session.clock.now_s() > actor.info.start_ts + 120:
             raise RuntimeError("persistent fault")
+        return summary
 
     actor.apply = crash_on_every_frame_once_trading  # type: ignore[method-assign]
     with (
