@@ -18,8 +18,9 @@ from typing import Any
 
 import trio
 
-from engine._native import FrameError, FrameSummary, MarketBooks
+from engine._native import FrameError, FrameSummary, MarketBooks, Vpin
 from engine.clock import SessionClock
+from engine.config import MarketDataConfig
 from engine.gateway import VenueGateway
 from engine.mailbox import Mailbox, Resync
 from engine.messages import (
@@ -47,6 +48,7 @@ class MarketActor:
         clock: SessionClock,
         stats: EngineStats,
         view_every_s: float = 1.0,
+        market_data: MarketDataConfig | None = None,
     ) -> None:
         self.info = info
         self.mailbox = mailbox
@@ -58,6 +60,12 @@ class MarketActor:
         self.view_every_s = view_every_s
         self.tick = info.tick
         self.books = MarketBooks(info.tick, info.token_ids)
+        # VPIN is fed by trades only (last_trade_price), never by book updates.
+        md = market_data or MarketDataConfig()
+        self.vpin = {
+            t: Vpin(md.vpin_bucket_micro, md.vpin_window, classification=md.vpin_classification)
+            for t in info.token_ids
+        }
         self.resolved_winner: int | None = None
         self.resolved = False
         self.healthy = False
@@ -108,6 +116,10 @@ class MarketActor:
         """
         summary = self.books.apply_frame(raw)
         self.stats.market_events += summary.events
+        for asset_id, price, size, taker_side in summary.trades:
+            toxicity = self.vpin.get(asset_id)
+            if toxicity is not None:
+                toxicity.on_trade(price, size, taker_side)
         for _, _, new_tick in summary.tick_changes:
             self.tick = new_tick
         if summary.resolved is not None:
@@ -149,6 +161,7 @@ class MarketActor:
             healthy=self.healthy,
             yes=yes,
             no=no,
+            vpin=(self.vpin[self.info.token_ids[0]].value, self.vpin[self.info.token_ids[1]].value),
         )
 
     def _top(self, token_id: str) -> TokenTop:

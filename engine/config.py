@@ -103,6 +103,18 @@ class MakerConfig(_Model):
         return _micro(self.max_inventory)
 
 
+class MarketDataConfig(_Model):
+    """Per-market analytics computed from the feed."""
+
+    vpin_bucket: Decimal = Field(default=Decimal("100"), gt=0, description="shares per bucket")
+    vpin_window: int = Field(default=20, ge=1, le=10_000, description="buckets averaged")
+    vpin_classification: Literal["bulk", "tick", "side"] = "bulk"
+
+    @property
+    def vpin_bucket_micro(self) -> int:
+        return _micro(self.vpin_bucket)
+
+
 class StrategiesConfig(_Model):
     parity: ParityConfig = ParityConfig()
     maker: MakerConfig = MakerConfig()
@@ -135,6 +147,7 @@ class RunConfig(_Model):
 class Config(_Model):
     venue: VenueConfig = VenueConfig()
     clock: ClockConfig = ClockConfig()
+    market_data: MarketDataConfig = MarketDataConfig()
     strategies: StrategiesConfig = StrategiesConfig()
     risk: RiskConfig = RiskConfig()
     run: RunConfig = RunConfig()

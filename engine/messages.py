@@ -62,7 +62,11 @@ class MarketPhase(Enum):
 
 @dataclass(frozen=True, slots=True)
 class MarketView:
-    """What a strategy sees of one market; `frame_ts_ns` is when its source frame arrived."""
+    """What a strategy sees of one market; `frame_ts_ns` is when its source frame arrived.
+
+    `vpin` is each outcome's flow toxicity in [0, 1] from its trades (None until enough
+    volume has traded).
+    """
 
     ts_ns: int
     frame_ts_ns: int
@@ -72,6 +76,7 @@ class MarketView:
     healthy: bool
     yes: TokenTop
     no: TokenTop
+    vpin: tuple[float | None, float | None] = (None, None)
 
     @property
     def time_left_s(self) -> float:

@@ -152,6 +152,7 @@ def build_session(config: Config, clock: SessionClock) -> Session:
             gateway,
             clock,
             stats,
+            market_data=config.market_data,
         )
         for cid, m in markets.items()
     }
