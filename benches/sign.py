@@ -8,7 +8,9 @@ The test key is the spec's throwaway key (section 11.4), never funded.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 from eth_account import Account
@@ -49,11 +51,44 @@ def _native() -> Callable[[], object]:
     return sign_one
 
 
+AS_SHIPPED = "eth_keys.backends.NativeECCBackend"
+"""polymarket-client 0.14.0 declares no C secp256k1: as shipped it signs in pure Python
+(spec 11.7). eth_keys uses coincurve instead whenever it is importable, as it is here
+(a dev dependency), so the backend is pinned explicitly for each figure."""
+COINCURVE = "eth_keys.backends.CoinCurveECCBackend"
+
+
+@contextmanager
+def _ecc_backend(import_path: str) -> Iterator[None]:
+    """eth_keys picks the backend of each key object it makes from this variable."""
+    before = os.environ.get("ECC_BACKEND_CLASS")
+    os.environ["ECC_BACKEND_CLASS"] = import_path
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["ECC_BACKEND_CLASS"]
+        else:
+            os.environ["ECC_BACKEND_CLASS"] = before
+
+
 def _official() -> Callable[[], object]:
+    return _official_with(AS_SHIPPED)
+
+
+def _official_coincurve() -> Callable[[], object]:
+    return _official_with(COINCURVE)
+
+
+def _official_with(backend: str) -> Callable[[], object]:
     """What polymarket-client does between `create_limit_order` and the POST, minus the
     network: amounts, unsigned order (own salt and timestamp), typed data, eth_account
     signature, signed order, request payload and its JSON."""
     account = Account.from_key(KEY)
+    with _ecc_backend(backend):  # eth_account re-makes the key object on every signature
+        used = type(get_backend()).__name__
+    if used != backend.rsplit(".", 1)[1]:
+        raise RuntimeError(f"eth_keys picked {used}, not {backend}")
     config = PRODUCTION._config
     address = EvmAddress(account.address)
 
@@ -74,7 +109,8 @@ def _official() -> Callable[[], object]:
             asset_id=TokenId(TOKEN),
         )
         unsigned = create_unsigned_order(draft, wallet=address, wallet_type="EOA")
-        signed = account.sign_typed_data(full_message=build_order_typed_data(unsigned))
+        with _ecc_backend(backend):
+            signed = account.sign_typed_data(full_message=build_order_typed_data(unsigned))
         raw = signed.signature.hex()
         signature = build_order_signature(
             unsigned, HexString(raw if raw[:2] == "0x" else "0x" + raw)
@@ -109,10 +145,17 @@ def benches() -> list[Bench]:
     return [
         Bench("sign.order.native", _native),
         Bench("sign.order.official", _official),
+        Bench("sign.order.official_coincurve", _official_coincurve),
         Bench("sign.recover.native", _recover),
     ]
 
 
 def notes() -> list[str]:
-    backend = type(get_backend()).__module__
-    return [f"sign.order.official signs with eth_keys backend {backend}"]
+    with _ecc_backend(AS_SHIPPED):
+        shipped = type(get_backend()).__name__
+    with _ecc_backend(COINCURVE):
+        fast = type(get_backend()).__name__
+    return [
+        f"sign.order.official: polymarket-client as shipped ({shipped}, pure Python); "
+        f"sign.order.official_coincurve: the same with {fast} (C libsecp256k1)"
+    ]
