@@ -29,6 +29,7 @@ from engine.gateway import BookSnapshot, OrderSpec, PostResult
 from engine.messages import MarketInfo
 from engine.units import Side
 from engine.venue.matching import (
+    BookModel,
     MarketSpec,
     MarketStatus,
     MatchingEngine,
@@ -162,10 +163,11 @@ class SimVenue:
         seed: int,
         identity_of: Callable[[str], Identity] = default_identity,
         settle_trades: bool = True,
+        book_model: BookModel = "per_token",
     ) -> None:
         self.scenario = scenario
         self.clock = clock
-        self.engine = MatchingEngine(id_seed=f"sim-{seed}")
+        self.engine = MatchingEngine(id_seed=f"sim-{seed}", book_model=book_model)
         scenario.attach(self.engine)
         self.identity_of = identity_of
         self.settle_trades = settle_trades

@@ -492,14 +492,15 @@ class MarketDataPublisher:
                 tx,
             )
         ]
-        mints = [leg for leg in trade.maker_legs if leg.match_kind == "mint"]
-        if mints:
-            # A mint is also a trade on the other outcome, at the maker's price.
+        crossed = [leg for leg in trade.maker_legs if leg.match_kind != "complementary"]
+        if crossed:
+            # A mint (merge) is also a BUY (SELL) on the other outcome, at the maker's price.
             other = self.spec.other_token(trade.token_id)
-            size = sum(leg.size for leg in mints)
+            size = sum(leg.size for leg in crossed)
+            last = crossed[-1]
             frames.append(
                 last_trade_price_frame(
-                    trade.condition_id, other, mints[-1].price, Side.BUY, size, trade.ts_ms, tx
+                    trade.condition_id, other, last.price, last.side, size, trade.ts_ms, tx
                 )
             )
         if self.book_after_trade:

@@ -76,6 +76,7 @@ async def test_market_channel_snapshots_updates_and_pings(venue: Venue) -> None:
 
         await maker.place(venue.up, "BUY", "0.45", "20")
         change = await until(socket, "price_change")
+        # Unified books: the BUY Up 0.45 is also a SELL Down 0.55.
         assert change["price_changes"] == [
             {
                 "asset_id": venue.up,
@@ -85,7 +86,16 @@ async def test_market_channel_snapshots_updates_and_pings(venue: Venue) -> None:
                 "hash": change["price_changes"][0]["hash"],
                 "best_bid": "0.45",
                 "best_ask": "1",
-            }
+            },
+            {
+                "asset_id": venue.down,
+                "price": "0.55",
+                "size": "20",
+                "side": "SELL",
+                "hash": change["price_changes"][1]["hash"],
+                "best_bid": "0",
+                "best_ask": "0.55",
+            },
         ]
         best = await until(socket, "best_bid_ask")
         assert (best["asset_id"], best["best_bid"], best["best_ask"]) == (venue.up, "0.45", "1")
