@@ -6,6 +6,7 @@ to it with httpx and orders signed by eth_account from spec-written typed data.
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,7 +19,9 @@ from venue_client import listed_market, market, new_client, start_server
 from engine.venue.matching import MarketStatus
 from engine.venue.server import trading as trading_module
 from engine.venue.server.app import VenueServer
+from engine.venue.server.options import add_arguments
 from engine.venue.server.ratelimit import RateLimiter, parse_rule
+from engine.venue.server.runner import server_config
 
 LIMIT_S = 20
 COLLATERAL = {"asset_type": "COLLATERAL"}
@@ -540,3 +543,17 @@ async def test_the_same_seed_and_actions_give_the_same_venue(nursery: trio.Nurse
         assert ledgers[0] == ledgers[1]
         api = [a for a in ledgers[0]["accounts"] if a["kind"] == "api"]
         assert len(api) == 2 and all(a["trades"] for a in api)
+
+
+@pytest.mark.parametrize(
+    ("flag", "model"), [([], "unified"), (["--book-model", "per-token"], "per_token")]
+)
+async def test_book_model_option_defaults_to_unified(
+    nursery: trio.Nursery, flag: list[str], model: str
+) -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    config = server_config(parser.parse_args(flag))
+    assert config.book_model == model
+    server = await start_server(nursery, book_model=config.book_model)
+    assert server.venue.engine.book_model == model
