@@ -474,6 +474,13 @@ class MarketDataPublisher:
                 )
             )
         frames.append(price_change_frame(self.spec.condition_id, entries, ts))
+        if self._pending_books:
+            # A trade's books: its own tokens, and any book its level changes reached
+            # (with mirrored books, that is always both outcomes).
+            changed = {change.token_id for change in group}
+            self._pending_books = [
+                t for t in self.spec.token_ids if t in self._pending_books or t in changed
+            ]
         for token in self._pending_books:
             frames.append(self._book(token, ts))
         self._pending_books.clear()

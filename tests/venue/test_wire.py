@@ -479,3 +479,21 @@ def test_unified_publisher_tracks_mirrored_books_through_mints_and_merges() -> N
     assert kinds == ["mint", "merge", "complementary"]
     # A merge prints on both outcomes: the taker's SELL Down and the maker's SELL Up.
     assert (DOWN, "SELL", "0.48") in prints and (UP, "SELL", "0.52") in prints
+
+
+def test_unified_trade_sends_both_books_after_it() -> None:
+    engine = MatchingEngine(book_model="unified")
+    engine.add_market(SPEC)
+    engine.deposit("alice", u("100"))
+    engine.deposit("bob", u("100"))
+    engine.submit(order("alice", UP, Side.BUY, "0.4", "5"), T0)  # a mint source for bob
+    engine.submit(order("bob", DOWN, Side.BUY, "0.6", "5"), T0 + 1)
+    engine.submit(order("bob", DOWN, Side.SELL, "0.7", "5"), T0 + 2)
+    publisher = MarketDataPublisher(SPEC)
+    publisher.publish(engine.drain_events())
+    engine.submit(order("alice", DOWN, Side.BUY, "0.7", "5", order_type=OrderType.FAK), T0 + 3)
+    frames = [load(f) for f in publisher.publish(engine.drain_events())]
+    # A complementary trade on Down only, yet Up's mirrored book changed with it.
+    books = [f for f in frames if f["event_type"] == "book"]
+    assert [b["asset_id"] for b in books] == [UP, DOWN]
+    assert books[0]["bids"] == [] and books[1]["asks"] == []
