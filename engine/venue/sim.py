@@ -153,6 +153,8 @@ class SimVenue:
     `settle_trades=True` (paper mode) publishes each trade as MATCHED, MINED and
     CONFIRMED at once; with False only MATCHED is published and the owner moves trades
     on with `publish_trade_status`. `identity_of` names an account on the wire.
+    `book_model` is the engine's: "per_token" for the paper session (its parity
+    strategy needs unmirrored books), "unified" for the production-like server.
     """
 
     def __init__(
