@@ -1,20 +1,36 @@
-"""The simulated venue's matching engine (v1): pure, synchronous and deterministic.
+"""The simulated venue's matching engine: pure, synchronous and deterministic.
 
 It keeps one limit order book per outcome token and matches with price-time priority,
 filling at the maker's price. An incoming order matches
 
-* resting orders of the opposite side on the same token ("complementary"), and
+* resting orders of the opposite side on the same token ("complementary"),
 * for a BUY, resting BUYs on the other outcome whose prices sum with it to at least 1.00
   ("mint": the venue locks 1.00 of collateral per pair in the market's vault, the maker
-  pays its own price q and the taker 1 - q, each receives its own token).
+  pays its own price q and the taker 1 - q, each receives its own token), and
+* with `book_model="unified"`, for a SELL, resting SELLs on the other outcome whose
+  prices sum with it to at most 1.00 ("merge": one pair per share is redeemed from the
+  vault, the maker receives its own price q and the taker 1 - q).
 
-Both sources form one priority queue ordered by the taker's effective price (a SELL at a
-costs a; a BUY of the other outcome at q costs 1 - q), ties by arrival (FIFO).
+All sources form one priority queue ordered by the taker's effective price (a SELL at a
+costs a; a BUY of the other outcome at q costs 1 - q; a SELL of the other outcome at q
+pays 1 - q), ties by arrival (FIFO).
 
-The real venue also matches SELL + SELL on the two outcomes ("merge", spec section 1)
-and shows every order mirrored in both tokens' books. v1 does neither: books are per
-token and sellers are never merged. This is deliberate: it is what lets the best asks of
-the two outcomes sum below 1.00 for a while, the condition parity arbitrage looks for.
+Two book models (spec section 1):
+
+* "unified" is the real venue: merges match, and every order shows in both outcomes'
+  published books (a BUY YES at p is also a SELL NO at 1 - p), so `book`,
+  `best_bid_ask` and the LevelChanged events are mirrored and never crossed.
+* "per_token" (the default, used by the paper session) neither merges nor mirrors. This
+  is deliberate: it is what lets the best asks of the two outcomes sum below 1.00 for a
+  while, the condition parity arbitrage looks for.
+
+Either way orders queue only in their own token's book; mirroring is a view.
+
+Invariants (tests/venue/test_matching_props.py): no crossed published book, FIFO per
+level, collateral conserved (deposits = balances + fees + vaults), each market's vault
+equal to the shares of each outcome outstanding.
+
+A matched trade whose settlement fails is undone with `void_trade`.
 
 Money is integer micro units throughout (engine.units). Taker fees follow CLOB V2: the
 taker pays `FeeSchedule.taker_fee(fill price, fill size)` in collateral per fill, makers
@@ -75,7 +91,9 @@ GTD_MIN_LIFETIME_S = 60
 
 DEFAULT_FEE_ACCOUNT = "venue-fees"
 
-MatchKind = Literal["complementary", "mint"]
+MatchKind = Literal["complementary", "mint", "merge"]
+BookModel = Literal["per_token", "unified"]
+"""How books match and publish: see the module docstring."""
 SubmitStatus = Literal["live", "matched", "unmatched"]
 CancelReason = Literal["user", "expired", "market_closed", "fok_killed"]
 
@@ -203,6 +221,22 @@ class TradeExecuted:
 
 
 @dataclass(frozen=True, slots=True)
+class TradeVoided:
+    """A matched trade failed settlement and its balance movements were reversed.
+
+    The orders it consumed stay consumed (see MatchingEngine.void_trade).
+    """
+
+    trade_id: str
+    condition_id: str
+    ts_ms: int
+
+
+class VoidError(ValueError):
+    """A trade that cannot be voided: unknown, already void, or its proceeds have moved."""
+
+
+@dataclass(frozen=True, slots=True)
 class OrderPlaced:
     """An order (or the remainder of a partly filled taker) now rests on the book."""
 
@@ -289,6 +323,7 @@ VenueEvent = (
     | OrderCancelled
     | MarketResolved
     | TickSizeChanged
+    | TradeVoided
 )
 
 
@@ -495,8 +530,20 @@ class MatchingEngine:
     order produce the same ids, fills and events.
     """
 
-    def __init__(self, *, fee_account: str = DEFAULT_FEE_ACCOUNT, id_seed: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        fee_account: str = DEFAULT_FEE_ACCOUNT,
+        id_seed: str = "",
+        book_model: BookModel = "per_token",
+    ) -> None:
+        if book_model not in ("per_token", "unified"):
+            raise ValueError(f"book_model must be 'per_token' or 'unified', got {book_model!r}")
         self.fee_account = fee_account
+        self.book_model: BookModel = book_model
+        self._unified = book_model == "unified"
+        self._trades: dict[str, TradeExecuted] = {}
+        self._voided: set[str] = set()
         self._id_seed = id_seed
         self._markets: dict[str, _Market] = {}
         self._token_market: dict[str, str] = {}
@@ -774,22 +821,124 @@ class MatchingEngine:
     def book(self, token_id: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         """Aggregated levels (price, size): bids best (highest) first, asks best (lowest) first."""
         book = self._books[token_id]
-        bids = [(p, book.bids.totals[p]) for p in reversed(book.bids.prices)]
-        asks = [(p, book.asks.totals[p]) for p in book.asks.prices]
-        return bids, asks
+        if not self._unified:
+            bids = [(p, book.bids.totals[p]) for p in reversed(book.bids.prices)]
+            asks = [(p, book.asks.totals[p]) for p in book.asks.prices]
+            return bids, asks
+        other = self._books[self._spec_of(token_id).other_token(token_id)]
+        bid_prices = set(book.bids.prices).union(UNIT - p for p in other.asks.prices)
+        ask_prices = set(book.asks.prices).union(UNIT - p for p in other.bids.prices)
+        bids = [(p, self._level_total(token_id, Side.BUY, p)) for p in sorted(bid_prices)]
+        asks = [(p, self._level_total(token_id, Side.SELL, p)) for p in sorted(ask_prices)]
+        return bids[::-1], asks
 
     def best_bid_ask(self, token_id: str) -> tuple[int | None, int | None]:
+        """The published top of book (mirrored when unified)."""
         book = self._books[token_id]
-        return book.bids.highest(), book.asks.lowest()
+        bid, ask = book.bids.highest(), book.asks.lowest()
+        if self._unified:
+            other = self._books[self._spec_of(token_id).other_token(token_id)]
+            other_bid, other_ask = other.bids.highest(), other.asks.lowest()
+            if other_ask is not None:
+                bid = UNIT - other_ask if bid is None else max(bid, UNIT - other_ask)
+            if other_bid is not None:
+                ask = UNIT - other_bid if ask is None else min(ask, UNIT - other_bid)
+        return bid, ask
 
     def level_orders(self, token_id: str, side: Side, price: int) -> list[OrderView]:
-        """The resting orders at one level, in queue (time) order."""
+        """The resting orders on this token at one level, in queue (time) order.
+
+        Only the token's own orders, also when unified: mirrored ones queue in theirs.
+        """
         level = self._books[token_id].side(side).levels.get(price, deque())
         return [self._view(o) for o in level]
 
     def drain_events(self) -> list[VenueEvent]:
         events, self._events = self._events, []
         return events
+
+    # Settlement failures.
+
+    def trade(self, trade_id: str) -> TradeExecuted | None:
+        return self._trades.get(trade_id)
+
+    def void_trade(self, trade_id: str, now_ms: int) -> TradeVoided:
+        """Reverse every balance movement of one trade, as if it had never matched.
+
+        This is what a trade whose settlement FAILED means: collateral and shares go back
+        to the taker and each maker (into their free balances), the taker fee leaves the
+        fee account, and mint or merge legs undo their change to the market's vault.
+        The orders stay consumed (size_matched and status are kept, nothing goes back on
+        the book): the venue does not resurrect orders behind a failed match, so a client
+        that reverses the fill re-places if it still wants the trade.
+
+        Refused with VoidError, changing nothing, when the trade is unknown or already
+        void, or when someone no longer holds (free) what the trade gave them, since the
+        reversal would then drive a balance negative.
+        """
+        ts = self._clock(now_ms)
+        trade = self._trades.get(trade_id)
+        if trade is None:
+            raise VoidError(f"trade {trade_id} not found")
+        if trade_id in self._voided:
+            raise VoidError(f"trade {trade_id} is already void")
+        cash: dict[str, int] = {}
+        shares: dict[tuple[str, str], int] = {}
+        vault = 0
+
+        def move(account: str, amount: int, token: str, count: int) -> None:
+            cash[account] = cash.get(account, 0) + amount
+            shares[(account, token)] = shares.get((account, token), 0) + count
+
+        taker_sign = 1 if trade.side is Side.BUY else -1
+        for leg in trade.maker_legs:
+            taker_price = leg.price if leg.match_kind == "complementary" else UNIT - leg.price
+            maker_sign = 1 if leg.side is Side.BUY else -1
+            move(
+                trade.taker_account,
+                taker_sign * notional(taker_price, leg.size),
+                trade.token_id,
+                -taker_sign * leg.size,
+            )
+            move(
+                leg.account,
+                maker_sign * notional(leg.price, leg.size),
+                leg.token_id,
+                -maker_sign * leg.size,
+            )
+            if leg.match_kind == "mint":
+                vault -= leg.size
+            elif leg.match_kind == "merge":
+                vault += leg.size
+        # The taker paid the fee on a BUY and had it withheld on a SELL: refund either way.
+        move(trade.taker_account, trade.fee, trade.token_id, 0)
+        for account, amount in cash.items():
+            free = self._account(account).free
+            if free + amount < 0:
+                raise VoidError(
+                    f"trade {trade_id}: {account} holds {free} free collateral, "
+                    f"reversal needs {-amount}"
+                )
+        for (account, token), count in shares.items():
+            held = self._account(account).shares_free.get(token, 0)
+            if held + count < 0:
+                raise VoidError(
+                    f"trade {trade_id}: {account} holds {held} free shares of {token}, "
+                    f"reversal needs {-count}"
+                )
+        for account, amount in cash.items():
+            self._account(account).free += amount
+        for (account, token), count in shares.items():
+            acc = self._account(account)
+            self._credit_shares(acc, token, count)
+            self._drop_zero(acc.shares_free, token)
+        self._fees -= trade.fee
+        self._markets[trade.condition_id].vault += vault
+        self._voided.add(trade_id)
+        self._step += 1
+        event = TradeVoided(trade_id, trade.condition_id, ts)
+        self._events.append(event)
+        return event
 
     # Internals: validation.
 
@@ -870,9 +1019,13 @@ class MatchingEngine:
     def _candidates(self, order: _Order) -> Iterator[tuple[int, _Order, MatchKind]]:
         """Resting orders the taker can trade with, in priority order, lazily."""
         book = self._books[order.token_id]
-        if order.side is Side.SELL:
-            return self._bids_at_or_above(book.bids, order.price)
         other = self._books[order.spec.other_token(order.token_id)]
+        if order.side is Side.SELL:
+            same_bids = self._bids_at_or_above(book.bids, order.price)
+            if not self._unified:
+                return same_bids
+            merge = self._merge_asks(other.asks, order.price)
+            return heapq.merge(same_bids, merge, key=lambda c: (-c[0], c[1].arrival))
         same = self._asks_at_or_below(book.asks, order.price)
         mint = self._mint_bids(other.bids, order.price)
         return heapq.merge(same, mint, key=lambda c: (c[0], c[1].arrival))
@@ -893,6 +1046,16 @@ class MatchingEngine:
                 return
             for maker in bids.levels[price]:
                 yield effective, maker, "mint"
+
+    @staticmethod
+    def _merge_asks(asks: _BookSide, limit: int) -> Iterator[tuple[int, _Order, MatchKind]]:
+        """Asks of the other outcome a SELL at `limit` merges with (a + limit <= 1.00)."""
+        for price in asks.prices:
+            effective = UNIT - price
+            if effective < limit:
+                return
+            for maker in asks.levels[price]:
+                yield effective, maker, "merge"
 
     @staticmethod
     def _bids_at_or_above(bids: _BookSide, limit: int) -> Iterator[tuple[int, _Order, MatchKind]]:
@@ -929,6 +1092,8 @@ class MatchingEngine:
             self._fees += fee
             if fill.kind == "mint":
                 self._markets[spec.condition_id].vault += fill.size
+            elif fill.kind == "merge":
+                self._markets[spec.condition_id].vault -= fill.size
             self._fill_maker(maker, fill, trade_id)
             order.remaining -= fill.size
             legs.append(
@@ -962,6 +1127,7 @@ class MatchingEngine:
                 ts_ms=ts,
             )
             trades = (trade,)
+            self._trades[trade_id] = trade
             self._events.append(trade)
             for maker in updates:
                 self._events.append(self._updated_event(maker, trade_id, ts))
@@ -1063,11 +1229,32 @@ class MatchingEngine:
 
     def _flush_levels(self, ts: int) -> None:
         """Emit one LevelChanged per level this operation touched, in first-touch order."""
-        for token, side, price in self._touched:
+        levels: Iterable[tuple[str, Side, int]] = self._touched
+        if self._unified:
+            # Every level shows in both books: its own, and the other outcome's mirror.
+            mirrored: dict[tuple[str, Side, int], None] = {}
+            for token, side, price in self._touched:
+                mirrored[(token, side, price)] = None
+                mirrored[self._mirror(token, side, price)] = None
+            levels = mirrored
+        for token, side, price in levels:
             cid = self._token_market[token]
-            size = self._books[token].side(side).total(price)
+            size = self._level_total(token, side, price)
             self._events.append(LevelChanged(cid, token, side, price, size, ts, self._step))
         self._touched.clear()
+
+    def _mirror(self, token_id: str, side: Side, price: int) -> tuple[str, Side, int]:
+        """Where a level of one outcome shows in the other's book: opposite side, 1 - p."""
+        other = self._spec_of(token_id).other_token(token_id)
+        return other, Side.SELL if side is Side.BUY else Side.BUY, UNIT - price
+
+    def _level_total(self, token_id: str, side: Side, price: int) -> int:
+        """A published level's size: own orders, plus the mirrored ones when unified."""
+        size = self._books[token_id].side(side).total(price)
+        if self._unified:
+            other, other_side, other_price = self._mirror(token_id, side, price)
+            size += self._books[other].side(other_side).total(other_price)
+        return size
 
     def _reject(self, oid: str, error: str) -> SubmitResult:
         return SubmitResult(False, error, oid, "unmatched")

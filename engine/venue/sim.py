@@ -29,6 +29,7 @@ from engine.gateway import BookSnapshot, OrderSpec, PostResult
 from engine.messages import MarketInfo
 from engine.units import Side
 from engine.venue.matching import (
+    BookModel,
     MarketSpec,
     MarketStatus,
     MatchingEngine,
@@ -152,6 +153,8 @@ class SimVenue:
     `settle_trades=True` (paper mode) publishes each trade as MATCHED, MINED and
     CONFIRMED at once; with False only MATCHED is published and the owner moves trades
     on with `publish_trade_status`. `identity_of` names an account on the wire.
+    `book_model` is the engine's: "per_token" for the paper session (its parity
+    strategy needs unmirrored books), "unified" for the production-like server.
     """
 
     def __init__(
@@ -162,10 +165,11 @@ class SimVenue:
         seed: int,
         identity_of: Callable[[str], Identity] = default_identity,
         settle_trades: bool = True,
+        book_model: BookModel = "per_token",
     ) -> None:
         self.scenario = scenario
         self.clock = clock
-        self.engine = MatchingEngine(id_seed=f"sim-{seed}")
+        self.engine = MatchingEngine(id_seed=f"sim-{seed}", book_model=book_model)
         scenario.attach(self.engine)
         self.identity_of = identity_of
         self.settle_trades = settle_trades

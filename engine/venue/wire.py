@@ -474,6 +474,13 @@ class MarketDataPublisher:
                 )
             )
         frames.append(price_change_frame(self.spec.condition_id, entries, ts))
+        if self._pending_books:
+            # A trade's books: its own tokens, and any book its level changes reached
+            # (with mirrored books, that is always both outcomes).
+            changed = {change.token_id for change in group}
+            self._pending_books = [
+                t for t in self.spec.token_ids if t in self._pending_books or t in changed
+            ]
         for token in self._pending_books:
             frames.append(self._book(token, ts))
         self._pending_books.clear()
@@ -492,14 +499,15 @@ class MarketDataPublisher:
                 tx,
             )
         ]
-        mints = [leg for leg in trade.maker_legs if leg.match_kind == "mint"]
-        if mints:
-            # A mint is also a trade on the other outcome, at the maker's price.
+        crossed = [leg for leg in trade.maker_legs if leg.match_kind != "complementary"]
+        if crossed:
+            # A mint (merge) is also a BUY (SELL) on the other outcome, at the maker's price.
             other = self.spec.other_token(trade.token_id)
-            size = sum(leg.size for leg in mints)
+            size = sum(leg.size for leg in crossed)
+            last = crossed[-1]
             frames.append(
                 last_trade_price_frame(
-                    trade.condition_id, other, mints[-1].price, Side.BUY, size, trade.ts_ms, tx
+                    trade.condition_id, other, last.price, last.side, size, trade.ts_ms, tx
                 )
             )
         if self.book_after_trade:

@@ -20,6 +20,7 @@ from engine.venue.matching import (
     ERR_SIZE_PRECISION,
     ERR_TICK,
     AccountBalance,
+    BookModel,
     LevelChanged,
     MakerLeg,
     MarketResolved,
@@ -32,6 +33,8 @@ from engine.venue.matching import (
     OrderStatus,
     OrderUpdated,
     TradeExecuted,
+    TradeVoided,
+    VoidError,
     buy_reservation,
 )
 
@@ -64,8 +67,9 @@ def make_engine(
     status: MarketStatus = MarketStatus.OPEN,
     cash: str = "1000",
     accounts: tuple[str, ...] = ("alice", "bob", "carol"),
+    book_model: BookModel = "per_token",
 ) -> MatchingEngine:
-    engine = MatchingEngine()
+    engine = MatchingEngine(book_model=book_model)
     engine.add_market(make_spec(fees), status)
     for name in accounts:
         engine.deposit(name, u(cash))
@@ -723,3 +727,167 @@ def test_money_is_conserved_through_a_full_lifecycle() -> None:
     engine.resolve_market(CID, 1)
     assert total() == engine.total_deposited
     assert engine.total_deposited == 3 * UNIT * 1000
+
+
+# The unified book model (spec section 1): mirrored books and SELL + SELL merges.
+
+
+def test_unified_books_show_every_order_in_both_outcomes() -> None:
+    engine = make_engine(book_model="unified")
+    give_shares(engine, "bob", NO, "30")
+    engine.submit(order("alice", YES, Side.BUY, "0.5", "200"), T0)
+    engine.submit(order("bob", NO, Side.SELL, "0.7", "30"), T0 + 1)
+    assert engine.book(YES) == ([(u("0.5"), u("200")), (u("0.3"), u("30"))], [])
+    assert engine.book(NO) == ([], [(u("0.5"), u("200")), (u("0.7"), u("30"))])
+    assert engine.best_bid_ask(YES) == (u("0.5"), None)
+    assert engine.best_bid_ask(NO) == (None, u("0.5"))
+    # Queues stay per token: the mirrored level has no orders of its own.
+    assert engine.level_orders(NO, Side.SELL, u("0.5")) == []
+
+
+def test_unified_level_changes_carry_both_outcomes() -> None:
+    engine = make_engine(book_model="unified")
+    engine.drain_events()
+    engine.submit(order("alice", YES, Side.BUY, "0.5", "200"), T0)
+    changes = [e for e in engine.drain_events() if isinstance(e, LevelChanged)]
+    assert [(c.token_id, c.side, c.price, c.size) for c in changes] == [
+        (YES, Side.BUY, u("0.5"), u("200")),
+        (NO, Side.SELL, u("0.5"), u("200")),
+    ]
+    assert len({c.step for c in changes}) == 1
+
+
+def test_a_mirrored_level_sums_own_and_mirrored_orders() -> None:
+    engine = make_engine(book_model="unified")
+    give_shares(engine, "bob", NO, "20")
+    engine.submit(order("bob", NO, Side.SELL, "0.6", "20"), T0)  # shows as BUY YES 0.40
+    engine.drain_events()
+    engine.submit(order("alice", YES, Side.BUY, "0.4", "10"), T0 + 1)
+    changes = [e for e in engine.drain_events() if isinstance(e, LevelChanged)]
+    assert [(c.token_id, c.side, c.price, c.size) for c in changes] == [
+        (YES, Side.BUY, u("0.4"), u("30")),
+        (NO, Side.SELL, u("0.6"), u("30")),
+    ]
+
+
+def test_merge_pairs_two_sellers_of_opposite_outcomes() -> None:
+    engine = make_engine(book_model="unified")
+    give_shares(engine, "alice", YES, "10")
+    give_shares(engine, "bob", NO, "10")
+    vault = engine.vault(CID)
+    cash = {a: engine.balance(a).collateral_total for a in ("alice", "bob")}
+    engine.submit(order("alice", YES, Side.SELL, "0.4", "10"), T0)
+    result = engine.submit(order("bob", NO, Side.SELL, "0.55", "10"), T0 + 1)
+    (trade,) = result.trades
+    # The maker receives its own 0.40; the taker 1 - 0.40 = 0.60, above its 0.55 limit.
+    assert trade.price == u("0.6")
+    (leg,) = trade.maker_legs
+    assert (leg.account, leg.match_kind, leg.token_id, leg.price) == (
+        "alice", "merge", YES, u("0.4")
+    )  # fmt: skip
+    assert (result.making_amount, result.taking_amount) == (u("10"), u("6"))
+    assert engine.vault(CID) == vault - u("10")
+    assert engine.balance("alice").collateral_total == cash["alice"] + u("4")
+    assert engine.balance("bob").collateral_total == cash["bob"] + u("6")
+    assert engine.balance("alice").shares(YES) == engine.balance("bob").shares(NO) == 0
+
+
+def test_per_token_books_do_not_merge_sellers() -> None:
+    engine = make_engine()
+    give_shares(engine, "alice", YES, "10")
+    give_shares(engine, "bob", NO, "10")
+    engine.submit(order("alice", YES, Side.SELL, "0.4", "10"), T0)
+    assert engine.submit(order("bob", NO, Side.SELL, "0.55", "10"), T0 + 1).status == "live"
+    assert engine.book(YES) == ([], [(u("0.4"), u("10"))])
+
+
+def test_sell_takes_bids_and_merges_by_effective_price_then_time() -> None:
+    engine = make_engine(book_model="unified")
+    give_shares(engine, "carol", NO, "10")
+    give_shares(engine, "alice", YES, "30")
+    engine.submit(order("bob", YES, Side.BUY, "0.6", "10"), T0)  # pays 0.60
+    engine.submit(order("carol", NO, Side.SELL, "0.4", "10"), T0 + 1)  # pays 1 - 0.40
+    engine.submit(order("bob", YES, Side.BUY, "0.62", "10"), T0 + 2)  # pays 0.62
+    result = engine.submit(order("alice", YES, Side.SELL, "0.6", "30"), T0 + 3)
+    legs = result.trades[0].maker_legs
+    assert [(leg.account, leg.match_kind, leg.price) for leg in legs] == [
+        ("bob", "complementary", u("0.62")),
+        ("bob", "complementary", u("0.6")),
+        ("carol", "merge", u("0.4")),
+    ]
+
+
+def test_post_only_that_would_merge_is_rejected() -> None:
+    engine = make_engine(book_model="unified")
+    give_shares(engine, "alice", YES, "10")
+    give_shares(engine, "bob", NO, "10")
+    engine.submit(order("alice", YES, Side.SELL, "0.4", "10"), T0)
+    req = order("bob", NO, Side.SELL, "0.6", "10", post_only=True)
+    assert reject(engine, req) == ERR_POST_ONLY_CROSSES
+
+
+def test_unknown_book_model_is_refused() -> None:
+    with pytest.raises(ValueError, match="book_model"):
+        MatchingEngine(book_model="mirror")  # type: ignore[arg-type]
+
+
+# Voiding trades whose settlement failed.
+
+
+@pytest.mark.parametrize("book_model", ["per_token", "unified"])
+def test_void_reverses_every_leg_and_refunds_the_fee(book_model: BookModel) -> None:
+    fees = FeeSchedule(rate_ppm=70_000, exponent=1)
+    engine = make_engine(fees, book_model=book_model)
+    give_shares(engine, "carol", YES, "10")
+    engine.submit(order("carol", YES, Side.SELL, "0.62", "10"), T0)
+    engine.submit(order("bob", NO, Side.BUY, "0.4", "10"), T0)
+    before = {a: engine.balance(a) for a in ("alice", "bob", "carol")}
+    totals = {a: (b.collateral_total, b.shares(YES), b.shares(NO)) for a, b in before.items()}
+    fees_before, vault_before = engine.fees_collected, engine.vault(CID)
+    result = engine.submit(order("alice", YES, Side.BUY, "0.62", "15"), T0 + 1)
+    (trade,) = result.trades
+    assert trade.fee > 0 and engine.vault(CID) > vault_before
+    engine.drain_events()
+    voided = engine.void_trade(trade.trade_id, T0 + 2)
+    assert voided == TradeVoided(trade.trade_id, CID, T0 + 2)
+    assert engine.drain_events() == [voided]
+    after = {a: engine.balance(a) for a in ("alice", "bob", "carol")}
+    assert {a: (b.collateral_total, b.shares(YES), b.shares(NO)) for a, b in after.items()} == (
+        totals
+    )
+    assert (engine.fees_collected, engine.vault(CID)) == (fees_before, vault_before)
+    # The orders stay consumed: the makers' orders are filled, nothing went back on a book.
+    assert engine.open_orders("bob") == [] and engine.open_orders("carol") != []
+    carol = engine.open_orders("carol")[0]
+    assert carol.size_matched == u("5")
+    assert engine.balance("bob").collateral_reserved == 0
+
+
+def test_void_of_a_merge_puts_the_pair_back_in_the_vault() -> None:
+    engine = make_engine(book_model="unified")
+    give_shares(engine, "alice", YES, "10")
+    give_shares(engine, "bob", NO, "10")
+    vault = engine.vault(CID)
+    engine.submit(order("alice", YES, Side.SELL, "0.4", "10"), T0)
+    (trade,) = engine.submit(order("bob", NO, Side.SELL, "0.55", "10"), T0 + 1).trades
+    engine.void_trade(trade.trade_id, T0 + 2)
+    assert engine.vault(CID) == vault
+    assert engine.balance("alice").positions[YES].free == u("10")
+    assert engine.balance("bob").positions[NO].free == u("10")
+
+
+def test_void_is_refused_once_the_proceeds_have_moved() -> None:
+    engine = make_engine()
+    engine.submit(order("alice", YES, Side.BUY, "0.4", "10"), T0)
+    (trade,) = engine.submit(order("bob", NO, Side.BUY, "0.6", "10"), T0).trades
+    engine.submit(order("bob", NO, Side.SELL, "0.9", "10"), T0 + 1)  # the shares now rest
+    before = snapshot(engine)
+    with pytest.raises(VoidError, match="free shares"):
+        engine.void_trade(trade.trade_id, T0 + 2)
+    assert snapshot(engine) == before
+    engine.cancel_all("bob")
+    engine.void_trade(trade.trade_id, T0 + 3)
+    with pytest.raises(VoidError, match="already void"):
+        engine.void_trade(trade.trade_id, T0 + 4)
+    with pytest.raises(VoidError, match="not found"):
+        engine.void_trade("nope", T0 + 4)

@@ -4,8 +4,11 @@ A hypothesis state machine drives the engine and, after every step, checks it ag
 a slow reference matcher (every fill must be the one a naive sort of the open orders
 predicts) and against the invariants: books never crossed, no pair of resting BUYs on
 the two outcomes summing to 1.00 or more, FIFO within a level, reservations equal to
-the sum over open orders, collateral and shares conserved. A second test replays one
-random flow twice and requires identical events.
+the sum over open orders, collateral and shares conserved. It runs over both book
+models; in "unified" the reference also merges SELLs and the books checked are the
+mirrored ones. Trades are voided at random (and right after matching, where the
+balances must come back exactly). A second test replays one random flow twice and
+requires identical events.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -29,6 +33,7 @@ from engine.venue.matching import (
     ERR_FAK,
     ERR_FOK,
     ERR_POST_ONLY_CROSSES,
+    BookModel,
     MarketSpec,
     MarketStatus,
     MatchingEngine,
@@ -37,6 +42,7 @@ from engine.venue.matching import (
     OrderView,
     TradeExecuted,
     VenueEvent,
+    VoidError,
     buy_reservation,
 )
 
@@ -111,6 +117,7 @@ def request_for(op: Op, spec: MarketSpec, now_s: int) -> OrderRequest:
 
 def expected_fills(engine: MatchingEngine, req: OrderRequest) -> list[tuple[str, int, str]]:
     """The reference matcher: sort every eligible open order, fill greedily."""
+    unified = engine.book_model == "unified"
     spec = engine.market_for_token(req.token_id)
     assert spec is not None
     other = spec.other_token(req.token_id)
@@ -123,6 +130,10 @@ def expected_fills(engine: MatchingEngine, req: OrderRequest) -> list[tuple[str,
                 candidates.append((UNIT - o.price, o.arrival, o, "mint"))
         elif o.token_id == req.token_id and o.side is Side.BUY and o.price >= req.price:
             candidates.append((-o.price, o.arrival, o, "complementary"))
+        elif (
+            unified and o.token_id == other and o.side is Side.SELL and o.price + req.price <= UNIT
+        ):
+            candidates.append((o.price - UNIT, o.arrival, o, "merge"))
     candidates.sort(key=lambda c: (c[0], c[1]))
     fills = []
     left = req.size
@@ -135,10 +146,16 @@ def expected_fills(engine: MatchingEngine, req: OrderRequest) -> list[tuple[str,
     return fills
 
 
+Snapshot = tuple[dict[str, tuple[int, dict[str, int]]], int, list[int]]
+
+
 class VenueMachine(RuleBasedStateMachine):
+    BOOK_MODEL: BookModel = "per_token"
+
     def __init__(self) -> None:
         super().__init__()
-        self.engine = MatchingEngine(id_seed="props")
+        self.engine = MatchingEngine(id_seed="props", book_model=self.BOOK_MODEL)
+        self.trade_ids: list[str] = []
         self.now_s = T0 // 1000
         self.specs: list[MarketSpec] = []
         self.listed = 0
@@ -176,6 +193,7 @@ class VenueMachine(RuleBasedStateMachine):
             elif result.error == ERR_POST_ONLY_CROSSES:
                 assert expected
             return
+        self.trade_ids.extend(result.trade_ids)
         legs = [leg for trade in result.trades for leg in trade.maker_legs]
         for kind in sorted({leg.match_kind for leg in legs}):
             event(f"fill {kind}")
@@ -252,6 +270,71 @@ class VenueMachine(RuleBasedStateMachine):
         if wrong_owner:
             assert self.engine.balance(victim.account) == before
 
+    def snapshot(self) -> Snapshot:
+        """Every account's total collateral and shares, the fees and the vaults."""
+        engine = self.engine
+        accounts = {}
+        for account in engine.accounts():
+            bal = engine.balance(account)
+            accounts[account] = (
+                bal.collateral_total,
+                {t: p.total for t, p in bal.positions.items()},
+            )
+        vaults = [engine.vault(s.condition_id) for s in engine.markets()]
+        return accounts, engine.fees_collected, vaults
+
+    @rule(op=ops)
+    def submit_then_void(self, op: Op) -> None:
+        """A trade voided right after it matched leaves every balance as before it.
+
+        The order is aimed at the oldest resting order so that it usually trades: the
+        same side on the other outcome at the complement (mint or merge) when that is
+        open to the model, else the opposite side on the same token at its price.
+        """
+        opens = self.engine.open_orders()
+        if opens:
+            target = opens[0]
+            spec = self.engine.market(target.condition_id)
+            market = next((i for i, s in enumerate(self.specs) if s == spec), None)
+            if market is not None:
+                index = spec.outcome_index(target.token_id)
+                crossed = target.side is Side.BUY or self.BOOK_MODEL == "unified"
+                side = target.side if crossed else Side.BUY
+                price = UNIT - target.price if crossed else target.price
+                outcome = 1 - index if crossed else index
+                mid = UNIT // 2 // spec.tick * spec.tick
+                ticks = (price - mid) // spec.tick
+                op = Op(
+                    op.account, market, outcome, side, ticks, op.size_steps, op.order_type, False
+                )
+        before = self.snapshot()
+        count = len(self.trade_ids)
+        self.submit(op)
+        if len(self.trade_ids) == count:
+            return
+        trade = self.engine.trade(self.trade_ids[-1])
+        assert trade is not None
+        self.engine.void_trade(trade.trade_id, self.now_s * 1000)
+        event("void right after")
+        assert self.snapshot() == before
+        with pytest.raises(VoidError):
+            self.engine.void_trade(trade.trade_id, self.now_s * 1000)
+
+    @rule(data=st.data())
+    def void_some_trade(self, data: st.DataObject) -> None:
+        """Void any past trade: applied exactly, or refused without changing anything."""
+        if not self.trade_ids:
+            return
+        trade_id = data.draw(st.sampled_from(self.trade_ids))
+        before = self.snapshot()
+        try:
+            self.engine.void_trade(trade_id, self.now_s * 1000)
+        except VoidError:
+            event("void refused")
+            assert self.snapshot() == before
+        else:
+            event("void applied")
+
     @rule(account=st.sampled_from(ACCOUNTS))
     def cancel_all(self, account: str) -> None:
         self.engine.cancel_all(account)
@@ -288,18 +371,36 @@ class VenueMachine(RuleBasedStateMachine):
                 assert bid is None or ask is None or bid < ask
             bid_yes, bid_no = bests[0][0], bests[1][0]
             assert bid_yes is None or bid_no is None or bid_yes + bid_no < UNIT
+            if self.BOOK_MODEL == "unified":
+                # Mirrored: each book is the other's reflection, and resting SELLs of the
+                # two outcomes never sum to 1.00 or less (they would have merged).
+                yes, no = (self.engine.book(t) for t in spec.token_ids)
+                assert yes[0] == [(UNIT - p, s) for p, s in no[1]]
+                assert yes[1] == [(UNIT - p, s) for p, s in no[0]]
+                asks = [
+                    min((o.price for o in self.engine.open_orders()
+                         if o.token_id == t and o.side is Side.SELL), default=UNIT)
+                    for t in spec.token_ids
+                ]  # fmt: skip
+                assert asks[0] + asks[1] > UNIT
 
     @invariant()
     def levels_are_fifo_and_sum_their_orders(self) -> None:
         for spec in self.engine.markets():
             for token in spec.token_ids:
                 bids, asks = self.engine.book(token)
+                other = spec.other_token(token)
                 for side, levels in ((Side.BUY, bids), (Side.SELL, asks)):
                     for price, size in levels:
                         queue = self.engine.level_orders(token, side, price)
                         arrivals = [o.arrival for o in queue]
                         assert arrivals == sorted(arrivals)
-                        assert size == sum(o.remaining for o in queue) > 0
+                        shown = sum(o.remaining for o in queue)
+                        if self.BOOK_MODEL == "unified":
+                            mirror = Side.SELL if side is Side.BUY else Side.BUY
+                            mirrored = self.engine.level_orders(other, mirror, UNIT - price)
+                            shown += sum(o.remaining for o in mirrored)
+                        assert size == shown > 0
 
     @invariant()
     def reservations_equal_open_orders(self) -> None:
@@ -349,6 +450,14 @@ VenueMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestVenueMachine = VenueMachine.TestCase
+
+
+class UnifiedVenueMachine(VenueMachine):
+    BOOK_MODEL: BookModel = "unified"
+
+
+UnifiedVenueMachine.TestCase.settings = VenueMachine.TestCase.settings
+TestUnifiedVenueMachine = UnifiedVenueMachine.TestCase
 
 
 def replay(flow: list[Op], cash: int) -> list[VenueEvent]:

@@ -147,22 +147,52 @@ async def test_error_bursts_near_window_close_hit_order_endpoints(nursery: trio.
                 assert restarting.headers["Retry-After"] == "1"
 
 
-async def test_failed_trades_report_retrying_then_failed(nursery: trio.Nursery) -> None:
+async def balances(client: Client, tokens: tuple[str, ...]) -> list[str]:
+    """What the client's account holds, as the venue reports it: collateral, then shares."""
+    reply = await client.call("GET", "/balance-allowance", params={"asset_type": "COLLATERAL"})
+    amounts = [reply.json()["balance"]]
+    for token in tokens:
+        params = {"asset_type": "CONDITIONAL", "token_id": token}
+        amounts.append(
+            (await client.call("GET", "/balance-allowance", params=params)).json()["balance"]
+        )
+    return amounts
+
+
+@pytest.mark.parametrize("book_model", ["unified", "per_token"])
+async def test_failed_trades_report_retrying_then_failed_and_are_voided(
+    nursery: trio.Nursery, book_model: str
+) -> None:
     with trio.fail_after(LIMIT_S):
-        server = await start_server(nursery, faults=plan("trades-failed", trade_fail_rate=1.0))
-        up, down = market(server).token_ids
+        faults = plan("trades-failed", trade_fail_rate=1.0)
+        server = await start_server(nursery, faults=faults, book_model=book_model)
+        engine = server.venue.engine
+        spec = market(server)
+        up, down = spec.token_ids
         async with httpx.AsyncClient(base_url=server.urls["clob"]) as http:
             maker = await new_client(http, "fail-maker")
             taker = await new_client(http, "fail-taker")
+            before = [await balances(c, spec.token_ids) for c in (maker, taker)]
+            fees_before = engine.fees_collected
             socket = await user_socket(server, taker)
             await maker.place(up, "BUY", "0.6", "10")
             fill = (await taker.place(down, "BUY", "0.4", "10", order_type="FOK")).json()
+            trade_id = fill["tradeIDs"][0]
+            matched = engine.trade(trade_id)
+            assert matched is not None and matched.fee > 0
             frames = [orjson.loads(f) for f in await socket.quiet(0.5)]
             statuses = [f["status"] for f in frames if f["event_type"] == "trade"]
             assert statuses == ["MATCHED", "RETRYING", "FAILED"]
             (trade,) = (await taker.call("GET", "/data/trades")).json()["data"]
-            assert trade["id"] == fill["tradeIDs"][0]
+            assert trade["id"] == trade_id
             assert (trade["status"], trade["transaction_hash"]) == ("FAILED", "")
+            # The venue voided the trade: both sides hold what they held before it, the
+            # taker fee is refunded and the mint's pair is gone from the vault.
+            assert [await balances(c, spec.token_ids) for c in (maker, taker)] == before
+            assert engine.fees_collected == fees_before
+            assert engine.vault(spec.condition_id) == 0
+            # The maker's order was consumed by the match and stays so.
+            assert engine.open_orders(maker.address.lower()) == []
 
 
 async def test_tick_size_changes_mid_stream(nursery: trio.Nursery) -> None:

@@ -143,10 +143,15 @@ async def test_polymarket_client_trades_and_hears_its_fills(nursery: trio.Nurser
 
             assert {o.id for o in await in_thread(open_orders)} == {placed.order_id, spare.order_id}
 
-            # v1 books are not mirrored across outcomes, so the Down book shows no ask for a
-            # market order to walk; a marketable limit BUY mints against the resting Up bid.
+            # Unified books: the Up bid at 0.55 is a Down ask at 0.45, so a market BUY of
+            # Down prices against it (and mints with the Up bid).
+            down_book = await in_thread(lambda: taker.get_order_book(token_id=down))
+            assert [(a.price, a.size) for a in down_book.asks][-1] == (
+                Decimal("0.45"),
+                Decimal("10"),
+            )
             filled = await in_thread(
-                lambda: taker.place_limit_order(token_id=down, price="0.45", size="10", side="BUY")
+                lambda: taker.place_market_order(token_id=down, side="BUY", amount="4.5")
             )
             assert filled.ok and filled.status == "matched", filled
             assert filled.taking_amount == Decimal("10")

@@ -6,6 +6,7 @@ to it with httpx and orders signed by eth_account from spec-written typed data.
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,7 +19,9 @@ from venue_client import listed_market, market, new_client, start_server
 from engine.venue.matching import MarketStatus
 from engine.venue.server import trading as trading_module
 from engine.venue.server.app import VenueServer
+from engine.venue.server.options import add_arguments
 from engine.venue.server.ratelimit import RateLimiter, parse_rule
+from engine.venue.server.runner import server_config
 
 LIMIT_S = 20
 COLLATERAL = {"asset_type": "COLLATERAL"}
@@ -164,17 +167,25 @@ async def test_book_prices_and_a_mint_between_two_accounts(venue: Venue) -> None
         both = [{"token_id": venue.up}, {"token_id": venue.down}]
         books = await venue.http.post("/books", json=both)
         assert [b["asset_id"] for b in books.json()] == [venue.up, venue.down]
-        assert books.json()[1]["asks"] == [{"price": "0.6", "size": "5"}]
-        await taker.place(venue.down, "BUY", "0.30", "10")
-        mids = await venue.http.post("/midpoints", json=[{"token_id": venue.down}])
-        assert mids.json() == {venue.down: "0.45"}
-        spread = await venue.http.get("/spread", params={"token_id": venue.down})
-        assert spread.json() == {"spread": "0.3"}
-        asked = [{"token_id": venue.down, "side": "SELL"}, {"token_id": venue.up, "side": "BUY"}]
-        prices = await venue.http.post("/prices", json=asked)
-        assert prices.json() == {venue.down: {"SELL": "0.6"}, venue.up: {"BUY": "0.5"}}
+        # Unified books: the BUY Up 0.50 left over shows as a SELL Down 0.50.
+        down_asks = [{"price": "0.6", "size": "5"}, {"price": "0.5", "size": "20"}]
+        assert books.json()[1]["asks"] == down_asks
+        assert books.json()[0]["bids"] == [
+            {"price": "0.4", "size": "5"},
+            {"price": "0.5", "size": "20"},
+        ]
         empty = await venue.http.get("/midpoint", params={"token_id": venue.up})
         assert empty.status_code == 404
+        await taker.place(venue.down, "BUY", "0.30", "10")
+        mids = await venue.http.post("/midpoints", json=[{"token_id": venue.down}])
+        assert mids.json() == {venue.down: "0.4"}
+        spread = await venue.http.get("/spread", params={"token_id": venue.down})
+        assert spread.json() == {"spread": "0.2"}
+        asked = [{"token_id": venue.down, "side": "SELL"}, {"token_id": venue.up, "side": "BUY"}]
+        prices = await venue.http.post("/prices", json=asked)
+        assert prices.json() == {venue.down: {"SELL": "0.5"}, venue.up: {"BUY": "0.5"}}
+        mid = await venue.http.get("/midpoint", params={"token_id": venue.up})
+        assert mid.json() == {"mid": "0.6"}
 
 
 async def test_trades_settle_and_both_sides_see_them(venue: Venue) -> None:
@@ -532,3 +543,17 @@ async def test_the_same_seed_and_actions_give_the_same_venue(nursery: trio.Nurse
         assert ledgers[0] == ledgers[1]
         api = [a for a in ledgers[0]["accounts"] if a["kind"] == "api"]
         assert len(api) == 2 and all(a["trades"] for a in api)
+
+
+@pytest.mark.parametrize(
+    ("flag", "model"), [([], "unified"), (["--book-model", "per-token"], "per_token")]
+)
+async def test_book_model_option_defaults_to_unified(
+    nursery: trio.Nursery, flag: list[str], model: str
+) -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    config = server_config(parser.parse_args(flag))
+    assert config.book_model == model
+    server = await start_server(nursery, book_model=config.book_model)
+    assert server.venue.engine.book_model == model

@@ -59,6 +59,66 @@ async def until(socket: Socket, event_type: str, **match: Any) -> dict[str, Any]
                 return dict(event)
 
 
+class FrameBook:
+    """A market-channel client's books, built only from `book` and `price_change` frames."""
+
+    def __init__(self) -> None:
+        self.levels: dict[tuple[str, str], dict[str, str]] = {}
+
+    def apply(self, value: Any) -> None:
+        for event in value if isinstance(value, list) else [value]:
+            if not isinstance(event, dict):
+                continue
+            if event.get("event_type") == "book":
+                asset = event["asset_id"]
+                self.levels[(asset, "BUY")] = {lv["price"]: lv["size"] for lv in event["bids"]}
+                self.levels[(asset, "SELL")] = {lv["price"]: lv["size"] for lv in event["asks"]}
+            elif event.get("event_type") == "price_change":
+                for change in event["price_changes"]:
+                    side = self.levels.setdefault((change["asset_id"], change["side"]), {})
+                    if parse_units(change["size"]):
+                        side[change["price"]] = change["size"]
+                    else:
+                        side.pop(change["price"], None)
+
+    def side(self, asset: str, side: str) -> dict[str, str]:
+        return self.levels.get((asset, side), {})
+
+
+async def test_a_book_built_from_frames_matches_rest_in_both_outcomes(venue: Venue) -> None:
+    """Unified books: every change carries both outcomes, so frames rebuild both books."""
+    with trio.fail_after(LIMIT_S):
+        alice = await new_client(venue.http, "frames-alice")
+        bob = await new_client(venue.http, "frames-bob")
+        socket = await Socket.open(venue.server.urls["ws-market"])
+        await socket.send({"assets_ids": [venue.up, venue.down], "type": "market"})
+        books = FrameBook()
+        books.apply(await socket.recv_json())
+        orders = [
+            (alice, venue.up, "BUY", "0.45", "20", "GTC"),
+            (bob, venue.down, "BUY", "0.56", "20", "GTC"),  # mints 20 against alice
+            (bob, venue.down, "BUY", "0.40", "10", "GTC"),
+            (alice, venue.up, "SELL", "0.52", "15", "GTC"),
+            (bob, venue.down, "SELL", "0.47", "10", "FAK"),  # merges with alice's SELL Up
+            (alice, venue.up, "BUY", "0.30", "25", "GTC"),
+        ]
+        for client, token, side, price, size, kind in orders:
+            reply = await client.place(token, side, price, size, order_type=kind)
+            assert reply.status_code == 200 and reply.json()["success"], reply.text
+        for frame in await socket.quiet(0.5):
+            books.apply(orjson.loads(frame))
+        engine = venue.server.venue.engine
+        assert engine.vault(market(venue.server).condition_id) == parse_units("10")
+        for token in (venue.up, venue.down):
+            rest = (await venue.http.get("/book", params={"token_id": token})).json()
+            assert books.side(token, "BUY") == {lv["price"]: lv["size"] for lv in rest["bids"]}
+            assert books.side(token, "SELL") == {lv["price"]: lv["size"] for lv in rest["asks"]}
+        # Mirrored: Up's bids are Down's asks at 1 - p.
+        up_bids = {parse_units(p) for p in books.side(venue.up, "BUY")}
+        down_asks = {parse_units(p) for p in books.side(venue.down, "SELL")}
+        assert up_bids and up_bids == {1_000_000 - p for p in down_asks}
+
+
 async def test_market_channel_snapshots_updates_and_pings(venue: Venue) -> None:
     with trio.fail_after(LIMIT_S):
         maker = await new_client(venue.http, "ws-maker")
@@ -76,6 +136,7 @@ async def test_market_channel_snapshots_updates_and_pings(venue: Venue) -> None:
 
         await maker.place(venue.up, "BUY", "0.45", "20")
         change = await until(socket, "price_change")
+        # Unified books: the BUY Up 0.45 is also a SELL Down 0.55.
         assert change["price_changes"] == [
             {
                 "asset_id": venue.up,
@@ -85,7 +146,16 @@ async def test_market_channel_snapshots_updates_and_pings(venue: Venue) -> None:
                 "hash": change["price_changes"][0]["hash"],
                 "best_bid": "0.45",
                 "best_ask": "1",
-            }
+            },
+            {
+                "asset_id": venue.down,
+                "price": "0.55",
+                "size": "20",
+                "side": "SELL",
+                "hash": change["price_changes"][1]["hash"],
+                "best_bid": "0",
+                "best_ask": "0.55",
+            },
         ]
         best = await until(socket, "best_bid_ask")
         assert (best["asset_id"], best["best_bid"], best["best_ask"]) == (venue.up, "0.45", "1")

@@ -418,3 +418,82 @@ def test_publisher_ignores_other_markets_and_user_only_events() -> None:
     resolved = MarketResolved(CID, None, T0)
     (frame,) = publisher.publish([resolved])
     assert load(frame)["winning_outcome"] == ""
+
+
+# Unified (mirrored) books.
+
+
+def test_unified_price_change_carries_both_outcomes() -> None:
+    engine = MatchingEngine(book_model="unified")
+    engine.add_market(SPEC)
+    engine.deposit("alice", u("500"))
+    publisher = MarketDataPublisher(SPEC)
+    engine.submit(order("alice", UP, Side.BUY, "0.5", "200"), T0)
+    (frame,) = map(load, publisher.publish(engine.drain_events()))
+    assert frame["event_type"] == "price_change"
+    entries = [
+        (c["asset_id"], c["side"], c["price"], c["size"], c["best_bid"], c["best_ask"])
+        for c in frame["price_changes"]
+    ]
+    assert entries == [
+        (UP, "BUY", "0.5", "200", "0.5", "1"),
+        (DOWN, "SELL", "0.5", "200", "0", "0.5"),
+    ]
+    hashes = {c["asset_id"]: c["hash"] for c in frame["price_changes"]}
+    assert hashes[UP] == book_hash(CID, UP, *engine.book(UP))
+    assert hashes[DOWN] == book_hash(CID, DOWN, *engine.book(DOWN))
+
+
+def test_unified_publisher_tracks_mirrored_books_through_mints_and_merges() -> None:
+    engine = MatchingEngine(book_model="unified")
+    engine.add_market(SPEC)
+    for name in ("a", "b", "c"):
+        engine.deposit(name, u("500"))
+    publisher = MarketDataPublisher(SPEC)
+    flow = [
+        ("a", UP, Side.BUY, "0.45", "20"),
+        ("b", DOWN, Side.BUY, "0.56", "20"),  # mints 20 against a
+        ("c", DOWN, Side.BUY, "0.45", "10"),
+        ("a", UP, Side.SELL, "0.52", "10"),  # rests: shows as BUY Down 0.48
+        ("b", DOWN, Side.SELL, "0.47", "10"),  # merges with a's SELL Up 0.52 (pays 0.48)
+        ("b", DOWN, Side.SELL, "0.45", "5"),  # takes c's bid
+    ]
+    kinds: list[str] = []
+    prints: list[tuple[str, str, str]] = []
+    for i, (who, token, side, price, size) in enumerate(flow):
+        result = engine.submit(order(who, token, side, price, size), T0 + i)
+        assert result.success, result.error
+        kinds += [leg.match_kind for t in result.trades for leg in t.maker_legs]
+        for frame in map(load, publisher.publish(engine.drain_events())):
+            if frame["event_type"] == "last_trade_price":
+                prints.append((frame["asset_id"], frame["side"], frame["price"]))
+            if frame["event_type"] != "price_change":
+                continue
+            assert {c["asset_id"] for c in frame["price_changes"]} == {UP, DOWN}
+            for change in frame["price_changes"]:
+                bid, ask = engine.best_bid_ask(change["asset_id"])
+                assert parse_units(change["best_bid"]) == (bid if bid is not None else 0)
+                assert parse_units(change["best_ask"]) == (ask if ask is not None else 10**6)
+        for token in SPEC.token_ids:
+            assert publisher.levels(token) == engine.book(token)
+    assert kinds == ["mint", "merge", "complementary"]
+    # A merge prints on both outcomes: the taker's SELL Down and the maker's SELL Up.
+    assert (DOWN, "SELL", "0.48") in prints and (UP, "SELL", "0.52") in prints
+
+
+def test_unified_trade_sends_both_books_after_it() -> None:
+    engine = MatchingEngine(book_model="unified")
+    engine.add_market(SPEC)
+    engine.deposit("alice", u("100"))
+    engine.deposit("bob", u("100"))
+    engine.submit(order("alice", UP, Side.BUY, "0.4", "5"), T0)  # a mint source for bob
+    engine.submit(order("bob", DOWN, Side.BUY, "0.6", "5"), T0 + 1)
+    engine.submit(order("bob", DOWN, Side.SELL, "0.7", "5"), T0 + 2)
+    publisher = MarketDataPublisher(SPEC)
+    publisher.publish(engine.drain_events())
+    engine.submit(order("alice", DOWN, Side.BUY, "0.7", "5", order_type=OrderType.FAK), T0 + 3)
+    frames = [load(f) for f in publisher.publish(engine.drain_events())]
+    # A complementary trade on Down only, yet Up's mirrored book changed with it.
+    books = [f for f in frames if f["event_type"] == "book"]
+    assert [b["asset_id"] for b in books] == [UP, DOWN]
+    assert books[0]["bids"] == [] and books[1]["asks"] == []

@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engine.clock import SessionClock
 from engine.units import UNIT
-from engine.venue.matching import MarketStatus
+from engine.venue.matching import BookModel, MarketStatus
 from engine.venue.scenario import WINDOW_S, Scenario
 from engine.venue.server import feeds, gamma, public, trading, ws
 from engine.venue.server.context import ServerContext
@@ -62,6 +62,8 @@ class ServerConfig:
     ws_idle_timeout_s: float = 60.0
     replay: Path | None = None
     replay_speed: float = 1.0
+    book_model: BookModel = "unified"
+    """Mirrored books with merge matching, as production; "per_token" as the paper venue."""
 
 
 class RateLimitMiddleware:
@@ -153,7 +155,7 @@ class VenueServer:
             informed_traders=2 if config.traders else 0,
         )
         clock = SessionClock.starting_at(now)
-        venue = SimVenue(scenario, clock, seed=config.seed)
+        venue = SimVenue(scenario, clock, seed=config.seed, book_model=config.book_model)
         faults = config.faults or FaultPlan.none(config.seed)
         exchange = Exchange(
             venue,

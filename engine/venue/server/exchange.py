@@ -5,7 +5,8 @@ API keys and the wallets they may trade for, one paper account per wallet (funde
 the initial balance when its key or wallet appears), order authorization (owner, signer,
 signature type, EIP-712 domain), the trade log with its settlement statuses
 (MATCHED -> MINED -> CONFIRMED, or -> RETRYING -> FAILED under the `trades-failed`
-fault), the heartbeat dead-man switch and the end-of-run ledger.
+fault, which voids the trade's balance movements), the heartbeat dead-man switch and
+the end-of-run ledger.
 
 Engine accounts of API users are their lower-cased wallet addresses; on the wire every
 account appears by API key and checksummed address (`identity_of`), scenario traders by
@@ -34,6 +35,7 @@ from engine.venue.matching import (
     SubmitResult,
     TradeExecuted,
     VenueEvent,
+    VoidError,
 )
 from engine.venue.server.auth import Credentials, KeyRegistry, L1Request
 from engine.venue.server.faults import FaultPlan
@@ -385,16 +387,17 @@ class Exchange:
         for event in events:
             if not isinstance(event, TradeExecuted):
                 continue
-            fails = self.faults.trade_fails(event.trade_id)
+            fails = self.faults.trade_fails(event.trade_id) and self._void(event)
             record = TradeRecord(event, "MATCHED", event.ts_ms, "", fails)
             self.trades[event.trade_id] = record
             for account in record.accounts:
                 self.account_trades.setdefault(account, []).append(event.trade_id)
             self.last_trade[event.token_id] = (event.price, event.side)
-            mints = [leg for leg in event.maker_legs if leg.match_kind == "mint"]
-            if mints:
+            crossed = [leg for leg in event.maker_legs if leg.match_kind != "complementary"]
+            if crossed:
+                # A mint or merge is also a trade on the other outcome, at the maker's price.
                 other = self.venue.specs[event.condition_id].other_token(event.token_id)
-                self.last_trade[other] = (mints[-1].price, Side.BUY)
+                self.last_trade[other] = (crossed[-1].price, crossed[-1].side)
             steps: tuple[TradeStatus, TradeStatus] = (
                 ("RETRYING", "FAILED") if fails else ("MINED", "CONFIRMED")
             )
@@ -403,6 +406,21 @@ class Exchange:
                 due = now + index * self.settle_step_s
                 heapq.heappush(self._settlements, (due, next(self._ids), event.trade_id, status))
             self._settle_wakeup.set()
+
+    def _void(self, trade: TradeExecuted) -> bool:
+        """Undo a trade the fault fails, at once, before its proceeds can move.
+
+        Voiding at MATCHED time (not when FAILED is published) is what makes the fault
+        faithful: later orders cannot spend what the trade gave, so the reversal always
+        applies, and a client that reverses the fill on FAILED agrees with the venue.
+        A trade that cannot be voided (its proceeds already moved within the same batch
+        of events) is not failed.
+        """
+        try:
+            self.engine.void_trade(trade.trade_id, trade.ts_ms)
+        except VoidError:
+            return False
+        return True
 
     def trades_of(self, creds: Credentials) -> list[tuple[TradeRecord, str]]:
         """(trade, the caller's account in it), oldest first; one row per trade."""

@@ -26,8 +26,8 @@ FAULTS: dict[str, str] = {
     "of every window",
     "burst-429": "order endpoints answer 429 half the time in the last 30 s of every window",
     "burst-500": "order endpoints answer 500 half the time in the last 30 s of every window",
-    "trades-failed": "one trade in three goes MATCHED -> RETRYING -> FAILED "
-    "(reported only: balances keep the match)",
+    "trades-failed": "one trade in three goes MATCHED -> RETRYING -> FAILED and is voided: "
+    "balances, fees and vaults return to before it; the orders stay consumed",
     "tick-size-change": "each market's tick goes from 0.01 to 0.001 a seeded 60-300 s "
     "after it opens",
 }

@@ -63,6 +63,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="let the EOA OWNER trade for WALLET (type 3 deposit wallet by default; 1 proxy, "
         "2 Safe)",
     )
+    parser.add_argument(
+        "--book-model",
+        choices=("unified", "per-token"),
+        default="unified",
+        help="unified (default, as production): every order shows in both outcomes' books "
+        "and SELLs of the two outcomes merge; per-token: the paper session's separate books",
+    )
     parser.add_argument("--replay", type=Path, metavar="JSONL", help="recorded frames to replay")
     parser.add_argument(
         "--replay-speed", type=float, default=1.0, help="replay pace; 0 as fast as possible"

@@ -81,6 +81,7 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
         heartbeat_timeout_s=args.heartbeat_timeout,
         replay=args.replay,
         replay_speed=args.replay_speed,
+        book_model="unified" if args.book_model == "unified" else "per_token",
     )
 
 
