@@ -37,6 +37,9 @@ WINDOW_S = 900
 
 CRYPTO_TICK = 10_000
 CRYPTO_FEES = FeeSchedule(rate_ppm=70_000, exponent=1)
+"""The crypto taker schedule without maker rebates: what the paper session trades."""
+CRYPTO_FEES_WITH_REBATES = FeeSchedule(rate_ppm=70_000, exponent=1, rebate_ppm=200_000)
+"""The crypto schedule as the venue runs it: makers get 20% of taker fees back."""
 
 
 def normal_cdf(x: float) -> float:
@@ -109,7 +112,9 @@ def _digest(*parts: object) -> bytes:
     return hashlib.sha256("|".join(str(p) for p in parts).encode()).digest()
 
 
-def make_updown_market(seed: int, start: int, *, asset: str = "btc") -> MarketSpec:
+def make_updown_market(
+    seed: int, start: int, *, asset: str = "btc", fees: FeeSchedule = CRYPTO_FEES
+) -> MarketSpec:
     """A 15-minute up/down market with ids derived from the seed and the window start.
 
     The condition id is 0x + 64 hex and the token ids are 77-78 digit decimals, shaped
@@ -131,7 +136,7 @@ def make_updown_market(seed: int, start: int, *, asset: str = "btc") -> MarketSp
         token_ids=(tokens[0], tokens[1]),
         outcomes=("Up", "Down"),
         tick=CRYPTO_TICK,
-        fees=CRYPTO_FEES,
+        fees=fees,
         start_ts=start,
         end_ts=start + WINDOW_S,
     )
@@ -378,6 +383,7 @@ class Scenario:
         noise_cash: int = 500 * UNIT,
         informed_cash: int = 2_000 * UNIT,
         spot: SpotPath | None = None,
+        fees: FeeSchedule = CRYPTO_FEES,
     ) -> None:
         if start_ts % WINDOW_S:
             raise ValueError(f"start_ts {start_ts} is not a multiple of {WINDOW_S}")
@@ -387,7 +393,9 @@ class Scenario:
         self.start_ts = start_ts
         self.step_s = step_s
         self.spot = spot if spot is not None else SpotPath(seed, start_ts=start_ts)
-        self.markets = [make_updown_market(seed, start_ts + i * WINDOW_S) for i in range(windows)]
+        self.markets = [
+            make_updown_market(seed, start_ts + i * WINDOW_S, fees=fees) for i in range(windows)
+        ]
         self.traders: list[Trader] = []
         for i in range(noise_traders):
             rng = random.Random(f"noise|{seed}|{i}")

@@ -97,7 +97,7 @@ def gamma_market(ctx: ServerContext, spec: MarketSpec, *, nested: bool = True) -
             "exponent": fees.exponent,
             "rate": float(format_units(fees.rate_ppm)),
             "takerOnly": fees.taker_only,
-            "rebateRate": 0.2,
+            "rebateRate": float(format_units(fees.rebate_ppm)),
         },
         "version": "v1",
     }
