@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 import pytest
@@ -17,6 +17,7 @@ import trio
 from venue_client import listed_market, market, new_client, start_server
 
 from engine.venue.matching import MarketStatus
+from engine.venue.scenario import CRYPTO_FEES_WITH_REBATES
 from engine.venue.server import trading as trading_module
 from engine.venue.server.app import VenueServer
 from engine.venue.server.options import add_arguments
@@ -491,6 +492,7 @@ async def test_gamma_lists_the_rolling_windows(nursery: trio.Nursery) -> None:
             assert orjson.loads(gamma["outcomes"]) == ["Up", "Down"]
             assert gamma["orderPriceMinTickSize"] == 0.01 and gamma["orderMinSize"] == 5
             assert gamma["feeSchedule"]["rate"] == 0.07 and gamma["negRisk"] is False
+            assert gamma["feeSchedule"]["rebateRate"] == 0.2
             assert gamma["eventStartTime"].endswith("Z")
             assert gamma["conditionId"] == scenario[1].condition_id
             by_slug = (await http.get(f"markets/slug/{scenario[1].slug}")).json()
@@ -501,6 +503,30 @@ async def test_gamma_lists_the_rolling_windows(nursery: trio.Nursery) -> None:
             every = (await http.get("markets")).json()
             assert {m["slug"] for m in every} >= {s.slug for s in scenario}
             assert (await http.get("markets/slug/nope")).status_code == 404
+
+
+async def test_makers_accrue_the_crypto_rebate_and_the_ledger_shows_it(
+    nursery: trio.Nursery,
+) -> None:
+    with trio.fail_after(LIMIT_S):
+        server = await start_server(nursery)
+        assert server.config.fees == CRYPTO_FEES_WITH_REBATES
+        spec = replace(listed_market(2), fees=server.config.fees)
+        server.venue.list_market(spec, MarketStatus.OPEN)
+        up, down = spec.token_ids
+        async with httpx.AsyncClient(base_url=server.urls["clob"]) as http:
+            maker = await new_client(http, "rebate-maker")
+            taker = await new_client(http, "rebate-taker")
+            assert (await maker.place(up, "BUY", "0.55", "10")).status_code == 200
+            reply = await taker.place(down, "BUY", "0.45", "10", order_type="FAK")
+            assert reply.status_code == 200 and reply.json()["status"] == "matched"
+            await trio.sleep(0.2)
+        ledger = server.ledger()
+        rows = {a["account"]: a for a in ledger["accounts"] if a["kind"] == "api"}
+        # The taker's fee: 10 * 0.07 * 0.45 * 0.55 = 0.17325; the maker's 20% = 0.03465.
+        assert rows[maker.address]["rebates"] == {"accrued": 34_650, "paid": 0}
+        assert rows[taker.address]["rebates"] == {"accrued": 0, "paid": 0}
+        assert ledger["rebates_accrued"] == 34_650
 
 
 async def test_coinbase_ticker_follows_the_spot_path(venue: Venue) -> None:
