@@ -65,6 +65,8 @@ class ServerConfig:
     replay_speed: float = 1.0
     book_model: BookModel = "unified"
     """Mirrored books with merge matching, as production; "per_token" as the paper venue."""
+    series: tuple[str, ...] = ("15m", "5m")
+    """Up/down series listed, each over the span of `windows` 15-minute windows."""
     fees: FeeSchedule = CRYPTO_FEES_WITH_REBATES
     """The markets' schedule: crypto taker fees with the 20% maker rebate, as production
     (the paper session keeps rebates off)."""
@@ -158,6 +160,7 @@ class VenueServer:
             noise_traders=8 if config.traders else 0,
             informed_traders=2 if config.traders else 0,
             fees=config.fees,
+            series=config.series,
         )
         clock = SessionClock.starting_at(now)
         venue = SimVenue(scenario, clock, seed=config.seed, book_model=config.book_model)
