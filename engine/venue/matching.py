@@ -27,8 +27,8 @@ Two book models (spec section 1):
 Either way orders queue only in their own token's book; mirroring is a view.
 
 Invariants (tests/venue/test_matching_props.py): no crossed published book, FIFO per
-level, collateral conserved (deposits = balances + fees + vaults), each market's vault
-equal to the shares of each outcome outstanding.
+level, collateral conserved (deposits = balances + fees + unpaid rebates + vaults), each
+market's vault equal to the shares of each outcome outstanding.
 
 A matched trade whose settlement fails is undone with `void_trade`.
 
