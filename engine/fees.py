@@ -4,6 +4,10 @@ fee_usdc = shares * rate * (p * (1 - p)) ** exponent, charged to the taker only 
 rounded to 5 decimal places (docs.polymarket.com /trading/fees; spec section 7). In
 CLOB V2 the fee is debited in collateral and the shares received are not reduced.
 Rates are held in parts per million so that 0.07 and 0.072 are exact.
+
+Makers pay nothing and, where the market has a rebate share (`rebate_ppm`; crypto
+markets 20%), receive that share of the taker fee their liquidity earned (spec
+section 7). The matching engine accrues and pays it; see MatchingEngine.
 """
 
 from __future__ import annotations
@@ -19,15 +23,20 @@ FEE_QUANTUM = 10
 
 @dataclass(frozen=True, slots=True)
 class FeeSchedule:
-    """A market's fee parameters: `rate_ppm` (70_000 = 0.07) and the exponent."""
+    """A market's fee parameters: `rate_ppm` (70_000 = 0.07), the exponent, and the
+    makers' rebate share of taker fees, `rebate_ppm` (200_000 = 20%; 0 = no rebates).
+    """
 
     rate_ppm: int = 70_000
     exponent: int = 1
     taker_only: bool = True
+    rebate_ppm: int = 0
 
     def __post_init__(self) -> None:
         if not 0 <= self.rate_ppm <= UNIT:
             raise ValueError(f"fee rate_ppm must be in [0, 1000000], got {self.rate_ppm}")
+        if not 0 <= self.rebate_ppm <= UNIT:
+            raise ValueError(f"rebate_ppm must be in [0, 1000000], got {self.rebate_ppm}")
         if self.exponent < 0:
             raise ValueError(f"fee exponent must be >= 0, got {self.exponent}")
 
@@ -43,6 +52,14 @@ class FeeSchedule:
         quanta = exact / FEE_QUANTUM
         rounded = int(quanta + Fraction(1, 2))  # half-up; quanta >= 0
         return rounded * FEE_QUANTUM
+
+    def maker_rebate(self, taker_fee: int) -> int:
+        """A maker leg's rebate: its taker fee times the share, floored to the micro-USDC.
+
+        Flooring per leg means the venue never pays out more than it collected; the
+        sub-micro remainders stay in the fee account.
+        """
+        return taker_fee * self.rebate_ppm // UNIT
 
     def max_taker_fee(self, limit_price: int, side_is_buy: bool, size: int) -> int:
         """An upper bound on the fee of any fill of this order, used to reserve balance.

@@ -27,14 +27,21 @@ Two book models (spec section 1):
 Either way orders queue only in their own token's book; mirroring is a view.
 
 Invariants (tests/venue/test_matching_props.py): no crossed published book, FIFO per
-level, collateral conserved (deposits = balances + fees + vaults), each market's vault
-equal to the shares of each outcome outstanding.
+level, collateral conserved (deposits = balances + fees + unpaid rebates + vaults), each
+market's vault equal to the shares of each outcome outstanding.
 
 A matched trade whose settlement fails is undone with `void_trade`.
 
 Money is integer micro units throughout (engine.units). Taker fees follow CLOB V2: the
 taker pays `FeeSchedule.taker_fee(fill price, fill size)` in collateral per fill, makers
 pay nothing, and fees accumulate in the venue fee account.
+
+Maker rebates (spec section 7): when the market's schedule has a `rebate_ppm`, each maker
+leg earns `FeeSchedule.maker_rebate(that leg's taker fee)`, i.e. floor(fee * rebate_ppm /
+1e6) micro-USDC, moved at once from the fee account to an accrual of the maker's. The
+venue pays rebates daily; the simulator's "day" is the market: every accrual of a market
+is paid into the maker's free collateral when it resolves. Conservation therefore reads
+deposits = balances + fee account + unpaid accruals + vaults, at every step.
 """
 
 from __future__ import annotations
@@ -390,12 +397,18 @@ class Position:
 
 @dataclass(frozen=True, slots=True)
 class AccountBalance:
-    """Collateral (free and reserved behind resting BUYs) and positions per token."""
+    """Collateral (free and reserved behind resting BUYs) and positions per token.
+
+    `rebates_accrued` are maker rebates earned in unresolved markets (not yet spendable);
+    `rebates_paid` the total already paid into collateral.
+    """
 
     account: str
     collateral_free: int
     collateral_reserved: int
     positions: dict[str, Position]
+    rebates_accrued: int = 0
+    rebates_paid: int = 0
 
     @property
     def collateral_total(self) -> int:
@@ -440,6 +453,7 @@ class _Account:
     reserved: int = 0
     shares_free: dict[str, int] = field(default_factory=dict)
     shares_reserved: dict[str, int] = field(default_factory=dict)
+    rebates_paid: int = 0
 
 
 @dataclass(slots=True)
@@ -516,6 +530,8 @@ class _Market:
     status: MarketStatus
     vault: int = 0
     winner: int | None = None
+    rebates: dict[str, int] = field(default_factory=dict)
+    """Unpaid maker rebates per account, paid at resolution."""
 
 
 def buy_reservation(spec: MarketSpec, price: int, size: int) -> int:
@@ -553,6 +569,8 @@ class MatchingEngine:
         self._open: dict[str, _Order] = {}
         self._events: list[VenueEvent] = []
         self._fees = 0
+        self._trade_rebates: dict[str, tuple[int, ...]] = {}
+        """Each trade's rebate per maker leg, in leg order (kept for void_trade)."""
         self._deposited = 0
         self._order_counter = 0
         self._trade_counter = 0
@@ -640,6 +658,11 @@ class MatchingEngine:
                 account.free += payout
                 market.vault -= payout
                 payouts[name] = payout
+        for name, rebate in market.rebates.items():
+            account = self._accounts[name]
+            account.free += rebate
+            account.rebates_paid += rebate
+        market.rebates.clear()
         if market.vault:
             raise AssertionError(f"vault of {condition_id} left {market.vault} after settlement")
         market.status = MarketStatus.RESOLVED
@@ -678,23 +701,34 @@ class MatchingEngine:
         self._account(account).free += amount
         self._deposited += amount
 
+    def rebates_accrued(self, account: str | None = None) -> int:
+        """Unpaid maker rebates of one account, or of all accounts."""
+        return sum(
+            amount
+            for market in self._markets.values()
+            for name, amount in market.rebates.items()
+            if account is None or name == account
+        )
+
     def balance(self, account: str) -> AccountBalance:
         if account == self.fee_account:
             return AccountBalance(account, self._fees, 0, {})
         acc = self._accounts.get(account) or _Account()
+        accrued = self.rebates_accrued(account)
         tokens = list(acc.shares_free) + [
             t for t in acc.shares_reserved if t not in acc.shares_free
         ]
         positions = {
             t: Position(acc.shares_free.get(t, 0), acc.shares_reserved.get(t, 0)) for t in tokens
         }
-        return AccountBalance(account, acc.free, acc.reserved, positions)
+        return AccountBalance(account, acc.free, acc.reserved, positions, accrued, acc.rebates_paid)
 
     def accounts(self) -> list[str]:
         return list(self._accounts)
 
     @property
     def fees_collected(self) -> int:
+        """The fee account's balance: taker fees less the rebates moved out to makers."""
         return self._fees
 
     @property
@@ -867,7 +901,9 @@ class MatchingEngine:
 
         This is what a trade whose settlement FAILED means: collateral and shares go back
         to the taker and each maker (into their free balances), the taker fee leaves the
-        fee account, and mint or merge legs undo their change to the market's vault.
+        fee account, mint or merge legs undo their change to the market's vault, and each
+        maker's rebate is withdrawn: from its accrual while unpaid, from its free
+        collateral once paid at resolution.
         The orders stay consumed (size_matched and status are kept, nothing goes back on
         the book): the venue does not resurrect orders behind a failed match, so a client
         that reverses the fill re-places if it still wants the trade.
@@ -890,6 +926,12 @@ class MatchingEngine:
             cash[account] = cash.get(account, 0) + amount
             shares[(account, token)] = shares.get((account, token), 0) + count
 
+        market = self._markets[trade.condition_id]
+        rebates = self._trade_rebates.get(trade_id) or (0,) * len(trade.maker_legs)
+        unpaid = market.status is not MarketStatus.RESOLVED
+        if not unpaid:
+            for leg, rebate in zip(trade.maker_legs, rebates, strict=True):
+                move(leg.account, -rebate, leg.token_id, 0)
         taker_sign = 1 if trade.side is Side.BUY else -1
         for leg in trade.maker_legs:
             taker_price = leg.price if leg.match_kind == "complementary" else UNIT - leg.price
@@ -932,8 +974,13 @@ class MatchingEngine:
             acc = self._account(account)
             self._credit_shares(acc, token, count)
             self._drop_zero(acc.shares_free, token)
-        self._fees -= trade.fee
-        self._markets[trade.condition_id].vault += vault
+        for leg, rebate in zip(trade.maker_legs, rebates, strict=True):
+            if unpaid:
+                self._take_accrual(market, leg.account, rebate)
+            else:
+                self._accounts[leg.account].rebates_paid -= rebate
+        self._fees -= trade.fee - sum(rebates)
+        market.vault += vault
         self._voided.add(trade_id)
         self._step += 1
         event = TradeVoided(trade_id, trade.condition_id, ts)
@@ -1073,10 +1120,16 @@ class MatchingEngine:
         legs: list[MakerLeg] = []
         updates: list[_Order] = []
         making = taking = fee_total = 0
+        rebates: list[int] = []
+        market = self._markets[spec.condition_id]
         trade_id = self._new_trade_id() if plan else ""
         for fill in plan:
             maker = fill.maker
             fee = self._fee(spec, fill)
+            rebate = spec.fees.maker_rebate(fee)
+            rebates.append(rebate)
+            if rebate:
+                market.rebates[maker.account] = market.rebates.get(maker.account, 0) + rebate
             cost = self._taker_cost(fill)
             if order.side is Side.BUY:
                 taker.free -= cost + fee
@@ -1089,11 +1142,11 @@ class MatchingEngine:
                 making += fill.size
                 taking += cost
             fee_total += fee
-            self._fees += fee
+            self._fees += fee - rebate
             if fill.kind == "mint":
-                self._markets[spec.condition_id].vault += fill.size
+                market.vault += fill.size
             elif fill.kind == "merge":
-                self._markets[spec.condition_id].vault -= fill.size
+                market.vault -= fill.size
             self._fill_maker(maker, fill, trade_id)
             order.remaining -= fill.size
             legs.append(
@@ -1128,6 +1181,8 @@ class MatchingEngine:
             )
             trades = (trade,)
             self._trades[trade_id] = trade
+            if any(rebates):
+                self._trade_rebates[trade_id] = tuple(rebates)
             self._events.append(trade)
             for maker in updates:
                 self._events.append(self._updated_event(maker, trade_id, ts))
@@ -1219,6 +1274,15 @@ class MatchingEngine:
     def _taker_cost(fill: _Fill) -> int:
         """Collateral the taker pays (BUY) or receives (SELL) for one fill, before fees."""
         return notional(fill.taker_price, fill.size)
+
+    @staticmethod
+    def _take_accrual(market: _Market, account: str, amount: int) -> None:
+        """Withdraw part of an unpaid rebate accrual, dropping it when it reaches zero."""
+        left = market.rebates.get(account, 0) - amount
+        if left:
+            market.rebates[account] = left
+        else:
+            market.rebates.pop(account, None)
 
     @staticmethod
     def _fee(spec: MarketSpec, fill: _Fill) -> int:

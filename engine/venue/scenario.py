@@ -1,4 +1,8 @@
-"""A seeded scenario for the simulated venue: BTC spot, 15-minute up/down markets, traders.
+"""A seeded scenario for the simulated venue: BTC spot, up/down markets, traders.
+
+Markets come in series of consecutive windows on one spot path: 15-minute windows
+(`btc-updown-15m-{start}`, start % 900 == 0) and, when asked for, 5-minute ones
+(`btc-updown-5m-{start}`, start % 300 == 0), spec section 6.
 
 Everything is driven by `random.Random` instances derived from one seed, and traders act
 in a fixed order, so the same seed and the same step times give the same order flow and,
@@ -35,8 +39,14 @@ from engine.venue.matching import (
 WINDOW_S = 900
 """15-minute up/down windows start on multiples of 900 s."""
 
+SERIES_S = {"15m": WINDOW_S, "5m": 300}
+"""Window length in seconds of each up/down series; a window starts on a multiple of it."""
+
 CRYPTO_TICK = 10_000
 CRYPTO_FEES = FeeSchedule(rate_ppm=70_000, exponent=1)
+"""The crypto taker schedule without maker rebates: what the paper session trades."""
+CRYPTO_FEES_WITH_REBATES = FeeSchedule(rate_ppm=70_000, exponent=1, rebate_ppm=200_000)
+"""The crypto schedule as the venue runs it: makers get 20% of taker fees back."""
 
 
 def normal_cdf(x: float) -> float:
@@ -109,31 +119,45 @@ def _digest(*parts: object) -> bytes:
     return hashlib.sha256("|".join(str(p) for p in parts).encode()).digest()
 
 
-def make_updown_market(seed: int, start: int, *, asset: str = "btc") -> MarketSpec:
-    """A 15-minute up/down market with ids derived from the seed and the window start.
+def make_updown_market(
+    seed: int,
+    start: int,
+    *,
+    asset: str = "btc",
+    fees: FeeSchedule = CRYPTO_FEES,
+    series: str = "15m",
+) -> MarketSpec:
+    """An up/down market of one series with ids derived from the seed and the window.
 
     The condition id is 0x + 64 hex and the token ids are 77-78 digit decimals, shaped
-    like the venue's.
+    like the venue's. 15m ids hash (seed, asset, start) as they always have, so existing
+    runs keep their ids; other series add their name to the hash.
     """
-    if start % WINDOW_S:
-        raise ValueError(f"window start {start} is not a multiple of {WINDOW_S}")
-    cid = "0x" + _digest(seed, asset, start, "condition").hex()
+    if series not in SERIES_S:
+        raise ValueError(f"unknown series {series!r}; expected one of {sorted(SERIES_S)}")
+    window = SERIES_S[series]
+    if start % window:
+        raise ValueError(f"window start {start} is not a multiple of {window}")
+    key: tuple[object, ...] = (
+        (seed, asset, start) if series == "15m" else (seed, asset, series, start)
+    )
+    cid = "0x" + _digest(*key, "condition").hex()
     tokens = []
     for outcome in ("up", "down"):
-        value = int.from_bytes(_digest(seed, asset, start, outcome))
+        value = int.from_bytes(_digest(*key, outcome))
         tokens.append(str(value if value >= 10**76 else value + 10**76))
     begin = datetime.fromtimestamp(start, UTC).strftime("%B %d, %H:%M")
-    finish = datetime.fromtimestamp(start + WINDOW_S, UTC).strftime("%H:%M")
+    finish = datetime.fromtimestamp(start + window, UTC).strftime("%H:%M")
     return MarketSpec(
         condition_id=cid,
         question=f"Bitcoin Up or Down - {begin}-{finish} UTC",
-        slug=f"{asset}-updown-15m-{start}",
+        slug=f"{asset}-updown-{series}-{start}",
         token_ids=(tokens[0], tokens[1]),
         outcomes=("Up", "Down"),
         tick=CRYPTO_TICK,
-        fees=CRYPTO_FEES,
+        fees=fees,
         start_ts=start,
-        end_ts=start + WINDOW_S,
+        end_ts=start + window,
     )
 
 
@@ -187,6 +211,13 @@ class Trader(abc.ABC):
         for oid, placed in list(self.resting.items()):
             if now_s - placed >= max_age:
                 engine.cancel(self.name, oid, now_ms=round(now_s * 1000))
+                del self.resting[oid]
+
+    def forget_market(self, engine: MatchingEngine, condition_id: str) -> None:
+        """Stop tracking orders of a resolved market; other series' orders stay tracked."""
+        for oid in list(self.resting):
+            view = engine.order(oid)
+            if view is None or view.condition_id == condition_id:
                 del self.resting[oid]
 
     def free_shares(self, engine: MatchingEngine, token_id: str) -> int:
@@ -359,7 +390,12 @@ class InformedTrader(Trader):
 
 
 class Scenario:
-    """Consecutive 15-minute BTC up/down windows with a spot path and a crowd of traders.
+    """Consecutive BTC up/down windows with a spot path and a crowd of traders.
+
+    `windows` 15-minute windows from `start_ts` span the run; each series in `series`
+    ("15m", "5m") lists consecutive windows covering that span, all on the same spot path
+    (3 five-minute windows per 15-minute one). Markets are ordered series by series,
+    then by start, and traders act on every open market in that order.
 
     Call `step(engine, now_s)` at increasing times (or `run(engine)`): it opens markets at
     their start, lets every trader act in a fixed order, and at each window's end closes
@@ -378,7 +414,11 @@ class Scenario:
         noise_cash: int = 500 * UNIT,
         informed_cash: int = 2_000 * UNIT,
         spot: SpotPath | None = None,
+        fees: FeeSchedule = CRYPTO_FEES,
+        series: tuple[str, ...] = ("15m",),
     ) -> None:
+        if not series or len(set(series)) != len(series) or not set(series) <= set(SERIES_S):
+            raise ValueError(f"series must be distinct names from {sorted(SERIES_S)}: {series}")
         if start_ts % WINDOW_S:
             raise ValueError(f"start_ts {start_ts} is not a multiple of {WINDOW_S}")
         if windows < 1 or step_s <= 0:
@@ -387,7 +427,13 @@ class Scenario:
         self.start_ts = start_ts
         self.step_s = step_s
         self.spot = spot if spot is not None else SpotPath(seed, start_ts=start_ts)
-        self.markets = [make_updown_market(seed, start_ts + i * WINDOW_S) for i in range(windows)]
+        self.series = series
+        span = windows * WINDOW_S
+        self.markets = [
+            make_updown_market(seed, start, fees=fees, series=name)
+            for name in series
+            for start in range(start_ts, start_ts + span, SERIES_S[name])
+        ]
         self.traders: list[Trader] = []
         for i in range(noise_traders):
             rng = random.Random(f"noise|{seed}|{i}")
@@ -399,7 +445,7 @@ class Scenario:
 
     @property
     def end_ts(self) -> int:
-        return self.markets[-1].end_ts
+        return max(spec.end_ts for spec in self.markets)
 
     def attach(self, engine: MatchingEngine) -> None:
         """List the markets (PENDING) and fund the traders, once.
@@ -442,7 +488,7 @@ class Scenario:
                 engine.close_market(spec.condition_id, now_ms=now_ms)
                 engine.resolve_market(spec.condition_id, self.winner(spec), now_ms=now_ms)
                 for trader in self.traders:
-                    trader.resting.clear()
+                    trader.forget_market(engine, spec.condition_id)
         engine.expire(int(now_s))
         for spec in self.markets:
             if engine.market_status(spec.condition_id) is not MarketStatus.OPEN:

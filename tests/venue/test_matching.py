@@ -891,3 +891,106 @@ def test_void_is_refused_once_the_proceeds_have_moved() -> None:
         engine.void_trade(trade.trade_id, T0 + 4)
     with pytest.raises(VoidError, match="not found"):
         engine.void_trade("nope", T0 + 4)
+
+
+# Maker rebates (spec section 7): a share of each leg's taker fee, paid at resolution.
+
+REBATED = FeeSchedule(rate_ppm=70_000, exponent=1, rebate_ppm=200_000)
+
+
+def held_total(engine: MatchingEngine) -> int:
+    """Everything the venue holds: balances, fee account, unpaid rebates, vault."""
+    accounts = sum(engine.balance(a).collateral_total for a in engine.accounts())
+    return accounts + engine.fees_collected + engine.rebates_accrued() + engine.vault(CID)
+
+
+def rebated_two_leg_trade(engine: MatchingEngine) -> TradeExecuted:
+    """bob buys 30 YES: 10 from carol's ask at 0.55, 20 minted against alice's NO bid 0.42.
+
+    carol must hold 10 YES (give_shares) beforehand.
+    """
+    engine.submit(order("carol", YES, Side.SELL, "0.55", "10"), T0)
+    engine.submit(order("alice", NO, Side.BUY, "0.42", "20"), T0)
+    (trade,) = engine.submit(order("bob", YES, Side.BUY, "0.6", "30"), T0 + 1).trades
+    return trade
+
+
+def test_each_maker_leg_accrues_its_share_of_that_legs_taker_fee() -> None:
+    engine = make_engine(REBATED)
+    give_shares(engine, "carol", YES, "10")
+    fees_before = engine.fees_collected
+    trade = rebated_two_leg_trade(engine)
+    # Leg 1 at 0.55: 10 * 0.07 * 0.55 * 0.45 = 0.17325, rebate 20% = 0.03465.
+    # Leg 2 at 0.58: 20 * 0.07 * 0.58 * 0.42 = 0.34104, rebate 20% = 0.068208.
+    assert trade.fee == u("0.17325") + u("0.34104")
+    assert engine.balance("carol").rebates_accrued == u("0.03465")
+    assert engine.balance("alice").rebates_accrued == u("0.068208")
+    assert engine.balance("bob").rebates_accrued == 0
+    assert engine.fees_collected - fees_before == trade.fee - u("0.03465") - u("0.068208")
+    assert held_total(engine) == engine.total_deposited
+    # Accrued rebates are not spendable before resolution.
+    assert engine.balance("alice").collateral_total == u("1000") - notional_of("0.42", "20")
+
+
+def notional_of(price: str, size: str) -> int:
+    return u(price) * u(size) // UNIT
+
+
+def test_rebates_are_paid_into_collateral_when_the_market_resolves() -> None:
+    engine = make_engine(REBATED)
+    give_shares(engine, "carol", YES, "10")
+    rebated_two_leg_trade(engine)
+    cash_before = engine.balance("carol").collateral_total
+    payouts = engine.resolve_market(CID, 1, now_ms=T0 + 2)
+    carol = engine.balance("carol")
+    # carol sold her YES, so she holds nothing that pays: only the rebate arrives.
+    assert "carol" not in payouts
+    assert carol.collateral_total == cash_before + u("0.03465")
+    assert (carol.rebates_accrued, carol.rebates_paid) == (0, u("0.03465"))
+    alice = engine.balance("alice")
+    assert (alice.rebates_accrued, alice.rebates_paid) == (0, u("0.068208"))
+    assert engine.rebates_accrued() == 0
+    assert held_total(engine) == engine.total_deposited
+
+
+def test_rebates_floor_to_the_micro_usdc_and_the_remainder_stays_with_the_venue() -> None:
+    schedule = FeeSchedule(rate_ppm=70_000, exponent=1, rebate_ppm=333_333)
+    assert schedule.maker_rebate(10) == 3  # 3.33333 micro-USDC floors to 3
+    assert schedule.maker_rebate(0) == 0
+    assert FeeSchedule().rebate_ppm == 0 and FeeSchedule().maker_rebate(10**9) == 0
+    with pytest.raises(ValueError, match="rebate_ppm"):
+        FeeSchedule(rebate_ppm=UNIT + 1)
+
+
+def test_void_withdraws_an_unpaid_rebate_accrual() -> None:
+    engine = make_engine(REBATED)
+    give_shares(engine, "carol", YES, "10")
+    fees_before = engine.fees_collected
+    trade = rebated_two_leg_trade(engine)
+    assert engine.balance("alice").rebates_accrued > 0
+    engine.void_trade(trade.trade_id, T0 + 2)
+    assert engine.balance("alice").rebates_accrued == 0
+    assert engine.balance("carol").rebates_accrued == 0
+    assert engine.fees_collected == fees_before
+    assert held_total(engine) == engine.total_deposited
+    engine.resolve_market(CID, 0, now_ms=T0 + 3)
+    assert engine.balance("alice").rebates_paid == 0
+
+
+def test_void_after_resolution_takes_a_paid_rebate_back() -> None:
+    engine = make_engine(REBATED, book_model="unified")
+    give_shares(engine, "alice", YES, "10")
+    give_shares(engine, "bob", NO, "10")
+    engine.submit(order("alice", YES, Side.SELL, "0.4", "10"), T0)
+    # bob's SELL NO at 0.6 merges with alice's ask: both receive cash, no shares remain.
+    (trade,) = engine.submit(order("bob", NO, Side.SELL, "0.6", "10"), T0 + 1).trades
+    rebate = REBATED.maker_rebate(trade.fee)
+    assert rebate > 0 and engine.balance("alice").rebates_accrued == rebate
+    engine.resolve_market(CID, 0, now_ms=T0 + 2)
+    assert engine.balance("alice").rebates_paid == rebate
+    cash = engine.balance("alice").collateral_total
+    engine.void_trade(trade.trade_id, T0 + 3)
+    alice = engine.balance("alice")
+    assert alice.rebates_paid == 0
+    assert alice.collateral_total == cash - notional_of("0.4", "10") - rebate
+    assert held_total(engine) == engine.total_deposited

@@ -64,11 +64,12 @@ def make_spec(n: int, tick: int, fees: FeeSchedule) -> MarketSpec:
     )
 
 
-# Two market kinds: a 0.01 tick crypto-like market and a coarse 0.1 tick one with
-# exponent-2 fees, so rounding and level sharing both get exercised.
+# Two market kinds: a 0.01 tick crypto-like market with the 20% maker rebate and a coarse
+# 0.1 tick one with exponent-2 fees and a 1/3 rebate, so fee and rebate rounding and level
+# sharing all get exercised.
 MARKET_KINDS = (
-    (10_000, FeeSchedule(rate_ppm=70_000, exponent=1)),
-    (100_000, FeeSchedule(rate_ppm=250_000, exponent=2)),
+    (10_000, FeeSchedule(rate_ppm=70_000, exponent=1, rebate_ppm=200_000)),
+    (100_000, FeeSchedule(rate_ppm=250_000, exponent=2, rebate_ppm=333_333)),
 )
 
 
@@ -146,7 +147,7 @@ def expected_fills(engine: MatchingEngine, req: OrderRequest) -> list[tuple[str,
     return fills
 
 
-Snapshot = tuple[dict[str, tuple[int, dict[str, int]]], int, list[int]]
+Snapshot = tuple[dict[str, tuple[int, dict[str, int], int, int]], int, list[int]]
 
 
 class VenueMachine(RuleBasedStateMachine):
@@ -271,7 +272,7 @@ class VenueMachine(RuleBasedStateMachine):
             assert self.engine.balance(victim.account) == before
 
     def snapshot(self) -> Snapshot:
-        """Every account's total collateral and shares, the fees and the vaults."""
+        """Every account's collateral, shares and rebates, the fees and the vaults."""
         engine = self.engine
         accounts = {}
         for account in engine.accounts():
@@ -279,6 +280,8 @@ class VenueMachine(RuleBasedStateMachine):
             accounts[account] = (
                 bal.collateral_total,
                 {t: p.total for t, p in bal.positions.items()},
+                bal.rebates_accrued,
+                bal.rebates_paid,
             )
         vaults = [engine.vault(s.condition_id) for s in engine.markets()]
         return accounts, engine.fees_collected, vaults
@@ -427,7 +430,9 @@ class VenueMachine(RuleBasedStateMachine):
         engine = self.engine
         held = sum(engine.balance(a).collateral_total for a in engine.accounts())
         vaults = sum(engine.vault(s.condition_id) for s in engine.markets())
-        assert held + engine.fees_collected + vaults == engine.total_deposited
+        rebates = engine.rebates_accrued()
+        assert held + engine.fees_collected + rebates + vaults == engine.total_deposited
+        assert rebates >= 0 and engine.fees_collected >= 0
 
     @invariant()
     def shares_match_the_vault(self) -> None:

@@ -253,3 +253,52 @@ def test_to_tick_rounds_and_clamps() -> None:
     assert to_tick(0.574, 10_000) == 570_000
     assert to_tick(0.0, 10_000) == 10_000
     assert to_tick(1.0, 10_000) == 990_000
+
+
+# Five-minute windows (spec section 6): a second series on the same spot path.
+
+
+def test_five_minute_market_ids_and_times() -> None:
+    spec = make_updown_market(SEED, START + 300, series="5m")
+    assert spec.slug == f"btc-updown-5m-{START + 300}"
+    assert (spec.start_ts, spec.end_ts) == (START + 300, START + 600)
+    assert make_updown_market(SEED, START + 300, series="5m") == spec
+    fifteen = make_updown_market(SEED, START)
+    five = make_updown_market(SEED, START, series="5m")
+    assert five.condition_id != fifteen.condition_id
+    assert not set(five.token_ids) & set(fifteen.token_ids)
+    with pytest.raises(ValueError, match="multiple of 300"):
+        make_updown_market(SEED, START + 60, series="5m")
+    with pytest.raises(ValueError, match="unknown series"):
+        make_updown_market(SEED, START, series="1h")
+
+
+def test_a_scenario_with_both_series_covers_the_span_with_each() -> None:
+    scenario = Scenario(SEED, START, windows=2, series=("15m", "5m"))
+    slugs = [spec.slug for spec in scenario.markets]
+    assert slugs == [f"btc-updown-15m-{START + i * 900}" for i in range(2)] + [
+        f"btc-updown-5m-{START + i * 300}" for i in range(6)
+    ]
+    assert scenario.end_ts == START + 1800
+    # The 15m markets are the ones a 15m-only scenario lists, ids and all.
+    assert scenario.markets[:2] == Scenario(SEED, START, windows=2).markets
+    with pytest.raises(ValueError, match="series"):
+        Scenario(SEED, START, series=("15m", "15m"))
+
+
+def test_five_minute_markets_trade_and_resolve_by_the_spot_path() -> None:
+    scenario = Scenario(SEED, START, windows=1, series=("15m", "5m"))
+    engine = MatchingEngine()
+    scenario.run(engine)
+    events = engine.drain_events()
+    resolved = {e.condition_id: e.winner for e in events if isinstance(e, MarketResolved)}
+    traded = {e.condition_id for e in events if isinstance(e, TradeExecuted)}
+    spot = scenario.spot
+    fives = [spec for spec in scenario.markets if spec.end_ts - spec.start_ts == 300]
+    assert len(fives) == 3 and len(resolved) == 4
+    for spec in fives:
+        up = spot.price_at(spec.end_ts) >= spot.price_at(spec.start_ts)
+        assert resolved[spec.condition_id] == (0 if up else 1)
+        assert spec.condition_id in traded
+    held = sum(engine.balance(a).collateral_total for a in engine.accounts())
+    assert held + engine.fees_collected + engine.rebates_accrued() == engine.total_deposited

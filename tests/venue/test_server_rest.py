@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 import pytest
@@ -17,11 +17,13 @@ import trio
 from venue_client import listed_market, market, new_client, start_server
 
 from engine.venue.matching import MarketStatus
+from engine.venue.scenario import CRYPTO_FEES_WITH_REBATES
 from engine.venue.server import trading as trading_module
 from engine.venue.server.app import VenueServer
 from engine.venue.server.options import add_arguments
+from engine.venue.server.payloads import iso
 from engine.venue.server.ratelimit import RateLimiter, parse_rule
-from engine.venue.server.runner import server_config
+from engine.venue.server.runner import UsageError, server_config
 
 LIMIT_S = 20
 COLLATERAL = {"asset_type": "COLLATERAL"}
@@ -491,6 +493,7 @@ async def test_gamma_lists_the_rolling_windows(nursery: trio.Nursery) -> None:
             assert orjson.loads(gamma["outcomes"]) == ["Up", "Down"]
             assert gamma["orderPriceMinTickSize"] == 0.01 and gamma["orderMinSize"] == 5
             assert gamma["feeSchedule"]["rate"] == 0.07 and gamma["negRisk"] is False
+            assert gamma["feeSchedule"]["rebateRate"] == 0.2
             assert gamma["eventStartTime"].endswith("Z")
             assert gamma["conditionId"] == scenario[1].condition_id
             by_slug = (await http.get(f"markets/slug/{scenario[1].slug}")).json()
@@ -501,6 +504,30 @@ async def test_gamma_lists_the_rolling_windows(nursery: trio.Nursery) -> None:
             every = (await http.get("markets")).json()
             assert {m["slug"] for m in every} >= {s.slug for s in scenario}
             assert (await http.get("markets/slug/nope")).status_code == 404
+
+
+async def test_makers_accrue_the_crypto_rebate_and_the_ledger_shows_it(
+    nursery: trio.Nursery,
+) -> None:
+    with trio.fail_after(LIMIT_S):
+        server = await start_server(nursery)
+        assert server.config.fees == CRYPTO_FEES_WITH_REBATES
+        spec = replace(listed_market(2), fees=server.config.fees)
+        server.venue.list_market(spec, MarketStatus.OPEN)
+        up, down = spec.token_ids
+        async with httpx.AsyncClient(base_url=server.urls["clob"]) as http:
+            maker = await new_client(http, "rebate-maker")
+            taker = await new_client(http, "rebate-taker")
+            assert (await maker.place(up, "BUY", "0.55", "10")).status_code == 200
+            reply = await taker.place(down, "BUY", "0.45", "10", order_type="FAK")
+            assert reply.status_code == 200 and reply.json()["status"] == "matched"
+            await trio.sleep(0.2)
+        ledger = server.ledger()
+        rows = {a["account"]: a for a in ledger["accounts"] if a["kind"] == "api"}
+        # The taker's fee: 10 * 0.07 * 0.45 * 0.55 = 0.17325; the maker's 20% = 0.03465.
+        assert rows[maker.address]["rebates"] == {"accrued": 34_650, "paid": 0}
+        assert rows[taker.address]["rebates"] == {"accrued": 0, "paid": 0}
+        assert ledger["rebates_accrued"] == 34_650
 
 
 async def test_coinbase_ticker_follows_the_spot_path(venue: Venue) -> None:
@@ -557,3 +584,76 @@ async def test_book_model_option_defaults_to_unified(
     assert config.book_model == model
     server = await start_server(nursery, book_model=config.book_model)
     assert server.venue.engine.book_model == model
+
+
+# Five-minute windows (spec section 6): listed, served and traded like the 15m ones.
+
+FUTURE_START = 1_900_000_800  # a multiple of 900, far ahead: every window is PENDING
+
+
+async def test_gamma_lists_both_series_by_default(nursery: trio.Nursery) -> None:
+    import orjson
+
+    with trio.fail_after(LIMIT_S):
+        server = await start_server(nursery, windows=2, start_ts=FUTURE_START)
+        async with httpx.AsyncClient(base_url=server.urls["gamma"] + "/") as http:
+            every = (await http.get("markets")).json()
+            by_slug = {m["slug"]: m for m in every}
+            for i in range(6):
+                start = FUTURE_START + 300 * i
+                five = by_slug[f"btc-updown-5m-{start}"]
+                assert five["eventStartTime"] == iso(start) and five["endDate"] == iso(start + 300)
+                (event,) = five["events"]
+                assert event["seriesSlug"] == "btc-up-or-down-5m"
+                assert event["series"] == [{"slug": "btc-up-or-down-5m", "recurrence": "5m"}]
+            for i in range(2):
+                start = FUTURE_START + 900 * i
+                fifteen = by_slug[f"btc-updown-15m-{start}"]
+                assert fifteen["endDate"] == iso(start + 900)
+                assert fifteen["events"][0]["seriesSlug"] == "btc-up-or-down-15m"
+            assert len({m["id"] for m in every}) == len(every)
+            slug = f"btc-updown-5m-{FUTURE_START + 600}"
+            single = (await http.get(f"markets/slug/{slug}")).json()
+            assert (await http.get(f"markets/{single['id']}")).json()["slug"] == slug
+            events = (await http.get(f"events/slug/{slug}")).json()
+            assert events["markets"][0]["clobTokenIds"] == single["clobTokenIds"]
+            assert (await http.get(f"events/{events['id']}")).json()["slug"] == slug
+            assert len(orjson.loads(single["clobTokenIds"])) == 2
+
+
+@pytest.mark.parametrize(("flag", "series"), [([], ("15m", "5m")), (["--series", "15m"], ("15m",))])
+async def test_series_option(flag: list[str], series: tuple[str, ...]) -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert server_config(parser.parse_args(flag)).series == series
+    with pytest.raises(UsageError, match="--series"):
+        server_config(parser.parse_args(["--series", "1h"]))
+
+
+async def test_a_client_trades_a_five_minute_market(nursery: trio.Nursery) -> None:
+    with trio.fail_after(LIMIT_S):
+        server = await start_server(nursery)
+        engine = server.venue.engine
+        while True:
+            now = server.venue.clock.now_s()
+            live = [
+                spec
+                for spec in server.venue.scenario.markets
+                if spec.slug.startswith("btc-updown-5m-")
+                and engine.market_status(spec.condition_id) is MarketStatus.OPEN
+                and spec.end_ts - now >= 5
+            ]
+            if live:
+                break
+            await trio.sleep(0.5)
+        (spec,) = live
+        up, down = spec.token_ids
+        async with httpx.AsyncClient(base_url=server.urls["clob"]) as http:
+            maker = await new_client(http, "five-maker")
+            taker = await new_client(http, "five-taker")
+            assert (await maker.place(up, "BUY", "0.55", "10")).status_code == 200
+            book = (await http.get("/book", params={"token_id": up})).json()
+            assert book["market"] == spec.condition_id and book["bids"]
+            reply = await taker.place(down, "BUY", "0.45", "10", order_type="FAK")
+            assert reply.status_code == 200 and reply.json()["status"] == "matched"
+        assert engine.balance(taker.address.lower()).shares(down) == 10_000_000

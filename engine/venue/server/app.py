@@ -28,9 +28,10 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engine.clock import SessionClock
+from engine.fees import FeeSchedule
 from engine.units import UNIT
 from engine.venue.matching import BookModel, MarketStatus
-from engine.venue.scenario import WINDOW_S, Scenario
+from engine.venue.scenario import CRYPTO_FEES_WITH_REBATES, WINDOW_S, Scenario
 from engine.venue.server import feeds, gamma, public, trading, ws
 from engine.venue.server.context import ServerContext
 from engine.venue.server.exchange import HEARTBEAT_TIMEOUT_S, SETTLE_STEP_S, Exchange
@@ -64,6 +65,11 @@ class ServerConfig:
     replay_speed: float = 1.0
     book_model: BookModel = "unified"
     """Mirrored books with merge matching, as production; "per_token" as the paper venue."""
+    series: tuple[str, ...] = ("15m", "5m")
+    """Up/down series listed, each over the span of `windows` 15-minute windows."""
+    fees: FeeSchedule = CRYPTO_FEES_WITH_REBATES
+    """The markets' schedule: crypto taker fees with the 20% maker rebate, as production
+    (the paper session keeps rebates off)."""
 
 
 class RateLimitMiddleware:
@@ -153,6 +159,8 @@ class VenueServer:
             config.step_s,
             noise_traders=8 if config.traders else 0,
             informed_traders=2 if config.traders else 0,
+            fees=config.fees,
+            series=config.series,
         )
         clock = SessionClock.starting_at(now)
         venue = SimVenue(scenario, clock, seed=config.seed, book_model=config.book_model)

@@ -519,6 +519,10 @@ class Exchange:
                         "reserved": balance.collateral_reserved,
                         "total": balance.collateral_total,
                     },
+                    "rebates": {
+                        "accrued": balance.rebates_accrued,
+                        "paid": balance.rebates_paid,
+                    },
                     "positions": {
                         token: {"free": pos.free, "reserved": pos.reserved, "total": pos.total}
                         for token, pos in sorted(balance.positions.items())
@@ -534,6 +538,7 @@ class Exchange:
             "seed": self.seed,
             "now_ms": self.clock.now_ms(),
             "fees_collected": self.engine.fees_collected,
+            "rebates_accrued": self.engine.rebates_accrued(),
             "total_deposited": self.engine.total_deposited,
             "accounts": accounts,
         }

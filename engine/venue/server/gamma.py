@@ -1,7 +1,8 @@
 """The Gamma API (spec section 6): market and event discovery for the scenario's markets.
 
-The scenario lists consecutive 15-minute BTC up/down windows, `btc-updown-15m-{start}`,
-one event per market, as production does. Market objects are camelCase with the
+The scenario lists consecutive BTC up/down windows, `btc-updown-15m-{start}` and
+`btc-updown-5m-{start}` (series `btc-up-or-down-15m` / `-5m`), one event per market, as
+production does. Market objects are camelCase with the
 venue's JSON-encoded strings (`outcomes`, `outcomePrices`, `clobTokenIds`), the window
 times (`eventStartTime` is the window start; `startDate` the listing, a day earlier), tick,
 minimum size, fee schedule and, once resolved, the winning outcome's price 1.
@@ -30,13 +31,25 @@ LISTED_AHEAD_S = 86_400
 Handler = Callable[[Request], Awaitable[Response]]
 
 
+def recurrence(spec: MarketSpec) -> str:
+    """The series a window belongs to, by its length: "15m" or "5m"."""
+    return "5m" if spec.end_ts - spec.start_ts == 300 else "15m"
+
+
+def _window_number(spec: MarketSpec) -> int:
+    """Window index within its series; 5m numbers sit 2_000_000 above so ids never clash."""
+    if recurrence(spec) == "5m":
+        return 2_000_000 + spec.start_ts // 300 % 1_000_000
+    return spec.start_ts // 900 % 1_000_000
+
+
 def market_id(spec: MarketSpec) -> str:
-    """A numeric Gamma id, stable for a window start."""
-    return str(5_000_000 + spec.start_ts // 900 % 1_000_000)
+    """A numeric Gamma id, stable for a series and window start."""
+    return str(5_000_000 + _window_number(spec))
 
 
 def event_id(spec: MarketSpec) -> str:
-    return str(1_000_000 + spec.start_ts // 900 % 1_000_000)
+    return str(1_000_000 + _window_number(spec))
 
 
 def _price(value: int | None) -> float | None:
@@ -97,7 +110,7 @@ def gamma_market(ctx: ServerContext, spec: MarketSpec, *, nested: bool = True) -
             "exponent": fees.exponent,
             "rate": float(format_units(fees.rate_ppm)),
             "takerOnly": fees.taker_only,
-            "rebateRate": 0.2,
+            "rebateRate": float(format_units(fees.rebate_ppm)),
         },
         "version": "v1",
     }
@@ -112,8 +125,8 @@ def _event_stub(spec: MarketSpec) -> dict[str, Any]:
         "slug": spec.slug,
         "title": spec.question,
         "startTime": iso(spec.start_ts),
-        "seriesSlug": "btc-up-or-down-15m",
-        "series": [{"slug": "btc-up-or-down-15m", "recurrence": "15m"}],
+        "seriesSlug": f"btc-up-or-down-{recurrence(spec)}",
+        "series": [{"slug": f"btc-up-or-down-{recurrence(spec)}", "recurrence": recurrence(spec)}],
     }
 
 

@@ -33,6 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--windows", type=int, default=96, help="15-minute windows to list (default 96)"
     )
     parser.add_argument(
+        "--series",
+        default="15m,5m",
+        metavar="LIST",
+        help="up/down series to list, comma-separated from 15m and 5m (default 15m,5m); "
+        "each covers the same span as --windows 15-minute windows",
+    )
+    parser.add_argument(
         "--start-ts",
         type=int,
         metavar="UNIX",

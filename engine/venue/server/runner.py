@@ -19,6 +19,7 @@ import trio
 from eth_utils.address import is_hex_address
 
 from engine.units import parse_units
+from engine.venue.scenario import SERIES_S
 from engine.venue.server.app import ServerConfig, VenueServer
 from engine.venue.server.faults import FaultPlan
 from engine.venue.server.ratelimit import RateLimiter, parse_rule
@@ -62,6 +63,9 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
         raise UsageError("--start-ts must be a multiple of 900")
     if not 1 <= args.windows <= 10_000:
         raise UsageError("--windows must be between 1 and 10000")
+    series = tuple(name.strip() for name in args.series.split(",") if name.strip())
+    if not series or len(set(series)) != len(series) or not set(series) <= set(SERIES_S):
+        raise UsageError(f"--series: expected distinct names from 15m, 5m: {args.series!r}")
     try:
         faults = FaultPlan.parse(args.faults, args.seed)
     except ValueError as exc:
@@ -74,6 +78,7 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
         seed=args.seed,
         initial_balance=balance,
         windows=args.windows,
+        series=series,
         start_ts=args.start_ts,
         traders=not args.no_traders,
         faults=faults,
