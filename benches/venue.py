@@ -19,29 +19,24 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 import orjson
 import trio
 import trio.lowlevel
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
-from eth_typing import Hash32
 from websockets.sync.client import connect
 
 from benches.harness import Bench
+from engine._native import OrderSigner, l2_hmac_signature
 from engine.units import UNIT
 from engine.venue.matching import MarketStatus
 from engine.venue.scenario import make_updown_market
 from engine.venue.server.app import ServerConfig, VenueServer
-from engine.venue.server.auth import hmac_signature
 from engine.venue.server.ratelimit import RateLimiter
-from engine.venue.server.signing import STANDARD_V2, OrderStruct, order_digest
 
 FRAMES_PER_CALL = 200
-ZERO32 = "0x" + "00" * 32
-KEY = "0x" + "5b" * 32
+KEY = bytes([0x5B] * 32)
+"""A throwaway benchmark key, never funded anywhere."""
 
 
 class VenueProcess:
@@ -124,100 +119,45 @@ def ws_frames() -> Callable[[], object]:
     return once
 
 
-def _l1_headers(account: LocalAccount) -> dict[str, str]:
-    ts = str(int(time.time()))
-    typed: dict[str, Any] = {
-        "domain": {"name": "ClobAuthDomain", "version": "1", "chainId": 137},
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-            ],
-            "ClobAuth": [
-                {"name": "address", "type": "address"},
-                {"name": "timestamp", "type": "string"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "message", "type": "string"},
-            ],
-        },
-        "primaryType": "ClobAuth",
-        "message": {
-            "address": account.address,
-            "timestamp": ts,
-            "nonce": 0,
-            "message": "This message attests that I control the given wallet",
-        },
-    }
-    signature = account.sign_typed_data(full_message=typed).signature.hex()
+def _l1_headers(signer: OrderSigner) -> dict[str, str]:
+    """L1 headers signed by the engine's native ClobAuth signature."""
+    ts = int(time.time())
     return {
-        "POLY_ADDRESS": account.address,
-        "POLY_SIGNATURE": "0x" + signature,
-        "POLY_TIMESTAMP": ts,
+        "POLY_ADDRESS": signer.address,
+        "POLY_SIGNATURE": signer.clob_auth_signature(ts),
+        "POLY_TIMESTAMP": str(ts),
         "POLY_NONCE": "0",
     }
 
 
-def _signed_order(account: LocalAccount, owner: str, token: int, salt: int) -> bytes:
-    price = (1 + salt % 30) * 10_000
-    size = 5 * UNIT
-    order = OrderStruct(
-        salt=salt,
-        maker=account.address,
-        signer=account.address,
-        token_id=token,
-        maker_amount=price * size // UNIT,
-        taker_amount=size,
-        side=0,
-        signature_type=0,
-        timestamp=int(time.time() * 1000),
-        metadata=bytes(32),
-        builder=bytes(32),
-    )
-    digest = Hash32(order_digest(order, STANDARD_V2))
-    signature = account.unsafe_sign_hash(digest).signature.hex()
-    body = {
-        "deferExec": False,
-        "order": {
-            "builder": ZERO32,
-            "expiration": "0",
-            "maker": order.maker,
-            "makerAmount": str(order.maker_amount),
-            "metadata": ZERO32,
-            "salt": salt,
-            "side": "BUY",
-            "signature": "0x" + signature,
-            "signatureType": 0,
-            "signer": order.signer,
-            "takerAmount": str(order.taker_amount),
-            "timestamp": str(order.timestamp),
-            "tokenId": str(token),
-        },
-        "orderType": "GTC",
-        "owner": owner,
-    }
-    return orjson.dumps(body)
+def _signed_order(signer: OrderSigner, owner: str, token: int, salt: int) -> bytes:
+    """A GTC BUY of 5 shares built and signed as the engine does (native, one call)."""
+    return signer.sign_limit_order(
+        str(token), 0, (1 + salt % 30) * 10_000, 5 * UNIT, 10_000,
+        neg_risk=False, exchange_version=2, order_type="GTC", post_only=False,
+        salt=salt, timestamp_ms=int(time.time() * 1000), owner=owner,
+    ).body  # fmt: skip
 
 
 def post_orders() -> Callable[[], object]:
     child = venue()
-    account: LocalAccount = Account.from_key(KEY)
+    signer = OrderSigner(KEY)
     http = httpx.Client(base_url=child.urls["clob"])
-    created = http.get("/auth/derive-api-key", headers=_l1_headers(account))
+    created = http.get("/auth/derive-api-key", headers=_l1_headers(signer))
     if created.status_code != 200:
-        created = http.post("/auth/api-key", headers=_l1_headers(account))
+        created = http.post("/auth/api-key", headers=_l1_headers(signer))
     creds = created.json()
     token = int(child.token)
     salts = itertools.count(int(time.time() * 1000))
-    pool = [_signed_order(account, creds["apiKey"], token, next(salts)) for _ in range(1_000)]
+    pool = [_signed_order(signer, creds["apiKey"], token, next(salts)) for _ in range(1_000)]
 
     def once() -> None:
-        body = pool.pop() if pool else _signed_order(account, creds["apiKey"], token, next(salts))
-        ts = str(int(time.time()))
+        body = pool.pop() if pool else _signed_order(signer, creds["apiKey"], token, next(salts))
+        ts = int(time.time())
         headers = {
-            "POLY_ADDRESS": account.address,
-            "POLY_SIGNATURE": hmac_signature(creds["secret"], ts, "POST", "/order", body),
-            "POLY_TIMESTAMP": ts,
+            "POLY_ADDRESS": signer.address,
+            "POLY_SIGNATURE": l2_hmac_signature(creds["secret"], ts, "POST", "/order", body),
+            "POLY_TIMESTAMP": str(ts),
             "POLY_API_KEY": creds["apiKey"],
             "POLY_PASSPHRASE": creds["passphrase"],
             "Content-Type": "application/json",

@@ -5,12 +5,12 @@ domain, version "2" (standard or neg-risk exchange by market) or "3" (ExchangeV3
 Protocol-V2 position ids); the order id is the EIP-712 digest (spec section 11.2). L1
 API-key requests sign the ClobAuth struct (spec section 3).
 
-The typed-data hashing here is written independently of the engine's native signer (with
-keccak from eth_utils, since every field of these structs is one 32-byte word), so the
-venue checks the engine's orders rather than trusting the same code twice. The ECDSA
-recovery itself is the native core's (`engine._native.recover_digest_signer`), which is
-much faster than eth_account's pure-Python secp256k1; the ClobAuth message is encoded
-with eth_account, an independent implementation of EIP-712.
+The order typed-data hashing here is written independently of the engine's native signer
+(with keccak from eth_utils, since every field of these structs is one 32-byte word), so
+the venue checks the engine's orders rather than trusting the same code twice. The ECDSA
+recovery itself, and the ClobAuth recovery, are the native core's, which is much faster
+than eth_account's pure-Python secp256k1; the tests sign ClobAuth and orders with the
+official clients and eth_account, so the server is still checked against them.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from eth_account.messages import encode_typed_data
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 from engine._native import SignError, recover_digest_signer
+from engine._native import recover_clob_auth_signer as native_recover_clob_auth_signer
 
 CHAIN_ID: Final = 137
 
@@ -52,8 +52,6 @@ _TYPED_DATA_SIGN_TYPEHASH: Final = keccak(
 _DEPOSIT_WALLET_NAME_HASH: Final = keccak(text="DepositWallet")
 _DEPOSIT_WALLET_VERSION_HASH: Final = keccak(text="1")
 _SESSION_KEY_MAGIC: Final = bytes.fromhex("6492" * 16)
-
-CLOB_AUTH_MESSAGE: Final = "This message attests that I control the given wallet"
 
 _POSITION_ID_MASK: Final = ((1 << 64) - 1) << 40
 
@@ -214,35 +212,14 @@ def recover_wallet_signature(
 
 
 def recover_clob_auth_signer(address: str, timestamp: str, nonce: int, signature: bytes) -> str:
-    """The address that signed an L1 ClobAuth message (spec section 3)."""
-    typed = {
-        "domain": {"name": "ClobAuthDomain", "version": "1", "chainId": CHAIN_ID},
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-            ],
-            "ClobAuth": [
-                {"name": "address", "type": "address"},
-                {"name": "timestamp", "type": "string"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "message", "type": "string"},
-            ],
-        },
-        "primaryType": "ClobAuth",
-        "message": {
-            "address": address,
-            "timestamp": timestamp,
-            "nonce": nonce,
-            "message": CLOB_AUTH_MESSAGE,
-        },
-    }
+    """The address that signed an L1 ClobAuth message (spec section 3).
+
+    Raises SignatureError if the signature is malformed or does not recover.
+    """
     try:
-        message = encode_typed_data(full_message=typed)
-    except Exception as exc:  # malformed address or nonce
-        raise SignatureError(f"cannot encode the ClobAuth message: {exc}") from None
-    return recover_order_signer(message.header, message.body, signature)
+        return native_recover_clob_auth_signer(address, timestamp, nonce, "0x" + signature.hex())
+    except SignError as exc:
+        raise SignatureError(f"ClobAuth signature does not recover: {exc}") from None
 
 
 def parse_hex(text: str, *, what: str) -> bytes:
