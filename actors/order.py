@@ -59,6 +59,9 @@ class OrderActor:
         self.filled = 0
         self.error = ""
         self._trades: set[str] = set()
+        self._cancel_sent = False
+        self._matched_at_once: int | None = None
+        """What the venue matched before answering a FOK/FAK (None until it answered)."""
 
     def on(self, event: OrderEvent) -> None:
         new = next_state(self.state, event)
@@ -94,9 +97,6 @@ class OrderActor:
                         self.filled,
                     )
                 )
-
-    _cancel_sent = False
-    _matched_at_once: int | None = None
 
     def _settle_taker_remainder(self) -> None:
         """A FOK/FAK never rests: once the fills the venue reported have arrived, the
