@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import httpx
 import pytest
 import trio
-from venue_client import listed_market, market, new_client, start_server
+from venue_client import Venue, listed_market, market, new_client, start_server
 
 from engine.venue.matching import MarketStatus
 from engine.venue.scenario import CRYPTO_FEES_WITH_REBATES
 from engine.venue.server import trading as trading_module
-from engine.venue.server.app import VenueServer
 from engine.venue.server.options import add_arguments
 from engine.venue.server.payloads import iso
 from engine.venue.server.ratelimit import RateLimiter, parse_rule
@@ -32,27 +30,6 @@ NO_WALLET = "maker address not allowed, please use the deposit wallet flow"
 
 def amounts(maker: int, taker: int) -> dict[str, int]:
     return {"maker_amount": maker, "taker_amount": taker}
-
-
-@dataclass
-class Venue:
-    server: VenueServer
-    http: httpx.AsyncClient
-
-    @property
-    def up(self) -> str:
-        return market(self.server).token_ids[0]
-
-    @property
-    def down(self) -> str:
-        return market(self.server).token_ids[1]
-
-
-@pytest.fixture
-async def venue(nursery: trio.Nursery) -> AsyncIterator[Venue]:
-    server = await start_server(nursery)
-    async with httpx.AsyncClient(base_url=server.urls["clob"]) as http:
-        yield Venue(server, http)
 
 
 async def test_public_info_and_market_metadata(venue: Venue) -> None:

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 import trio
-from venue_client import Socket, market, new_client, start_server
+from venue_client import Socket, Venue, market, new_client, start_server
 
 from engine.units import parse_units
-from engine.venue.server.app import VenueServer
 from engine.venue.server.replay import load_recording
 
 LIMIT_S = 20
@@ -25,27 +21,6 @@ RECORDING = (
     / "adriancova__polymarket-bot-v2"
     / "tools/bench/host/tests/fixtures/market-ws-frames-h1-run-8.jsonl"
 )
-
-
-@dataclass
-class Venue:
-    server: VenueServer
-    http: httpx.AsyncClient
-
-    @property
-    def up(self) -> str:
-        return market(self.server).token_ids[0]
-
-    @property
-    def down(self) -> str:
-        return market(self.server).token_ids[1]
-
-
-@pytest.fixture
-async def venue(nursery: trio.Nursery) -> AsyncIterator[Venue]:
-    server = await start_server(nursery)
-    async with httpx.AsyncClient(base_url=server.urls["clob"]) as http:
-        yield Venue(server, http)
 
 
 async def until(socket: Socket, event_type: str, **match: Any) -> dict[str, Any]:

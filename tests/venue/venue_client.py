@@ -307,3 +307,19 @@ class Socket:
 
     async def close(self) -> None:
         await trio.to_thread.run_sync(self.connection.close)
+
+
+@dataclass
+class Venue:
+    """A running server and an HTTP client on its CLOB URL (the `venue` fixture)."""
+
+    server: VenueServer
+    http: httpx.AsyncClient
+
+    @property
+    def up(self) -> str:
+        return market(self.server).token_ids[0]
+
+    @property
+    def down(self) -> str:
+        return market(self.server).token_ids[1]
