@@ -136,8 +136,59 @@ class RiskConfig(_Model):
         return _micro(self.max_order_size)
 
 
+class EndpointsConfig(_Model):
+    """Where the venue lives: production by default; paper mode and tests point every URL
+    at the local venue server (`from_venue_url`)."""
+
+    clob: str = "https://clob.polymarket.com"
+    ws_market: str = "wss://ws-subscriptions-clob.polymarket.com/ws/market"
+    ws_user: str = "wss://ws-subscriptions-clob.polymarket.com/ws/user"
+    gamma: str = "https://gamma-api.polymarket.com"
+    binance: str = "wss://stream.binance.com:9443"
+    coinbase: str = "https://api.exchange.coinbase.com"
+    rtds: str = "wss://ws-live-data.polymarket.com"
+
+    @classmethod
+    def from_venue_url(cls, base: str) -> EndpointsConfig:
+        """Every service of a `polyengine venue` server from its http://host:port."""
+        base = base.rstrip("/")
+        ws_base = "ws://" + base.removeprefix("http://")
+        return cls(
+            clob=base,
+            ws_market=f"{ws_base}/ws/market",
+            ws_user=f"{ws_base}/ws/user",
+            gamma=f"{base}/gamma",
+            binance=f"{ws_base}/binance",
+            coinbase=f"{base}/coinbase",
+            rtds=f"{ws_base}/rtds",
+        )
+
+
+# --- live connectivity (issue 5): one section per component ------------------------
+
+
+class ClientConfig(_Model):
+    """The REST venue client: timeouts, rate limits, retries (engine/client/)."""
+
+
+class MarketFeedConfig(_Model):
+    """The market channel (actors/market_feed.py)."""
+
+
+class UserFeedConfig(_Model):
+    """The user channel (actors/user_channel.py)."""
+
+
+class SpotConfig(_Model):
+    """Spot price feeds (actors/spot_feed.py)."""
+
+
+class DiscoveryConfig(_Model):
+    """Market discovery through Gamma (actors/discovery.py)."""
+
+
 class RunConfig(_Model):
-    mode: Literal["paper"] = "paper"
+    mode: Literal["paper", "live", "sim"] = "paper"
     progress: bool = True
     progress_every_s: float = Field(
         default=60.0, gt=0, description="simulated seconds between lines"
@@ -151,6 +202,12 @@ class Config(_Model):
     strategies: StrategiesConfig = StrategiesConfig()
     risk: RiskConfig = RiskConfig()
     run: RunConfig = RunConfig()
+    endpoints: EndpointsConfig = EndpointsConfig()
+    client: ClientConfig = ClientConfig()
+    market_feed: MarketFeedConfig = MarketFeedConfig()
+    user_feed: UserFeedConfig = UserFeedConfig()
+    spot: SpotConfig = SpotConfig()
+    discovery: DiscoveryConfig = DiscoveryConfig()
 
 
 def _set_nested(target: dict[str, Any], path: list[str], value: object) -> None:

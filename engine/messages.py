@@ -220,3 +220,6 @@ class CashUpdate:
 
     ts_ns: int
     cash: int
+
+
+# --- live connectivity (issue 5): each component appends its messages in its own section
