@@ -70,6 +70,13 @@ class ServerConfig:
     fees: FeeSchedule = CRYPTO_FEES_WITH_REBATES
     """The markets' schedule: crypto taker fees with the 20% maker rebate, as production
     (the paper session keeps rebates off)."""
+    clock_start: float | None = None
+    """The venue's unix time when it starts (None: the real time now). With a clock rate
+    (`polyengine venue --clock-rate`), simulated time then runs from there."""
+    keep_alive_s: float = 5.0
+    """Idle HTTP keep-alive, in venue seconds. An accelerated venue scales it with its
+    rate: clients expire idle connections on the real clock, and a server that closes an
+    idle connection first makes a request sent on it fail ambiguously."""
 
 
 class RateLimitMiddleware:
@@ -150,7 +157,7 @@ class VenueServer:
 
     def _build(self) -> ServerContext:
         config = self.config
-        now = time.time()
+        now = time.time() if config.clock_start is None else config.clock_start
         start = config.start_ts if config.start_ts is not None else int(now) // WINDOW_S * WINDOW_S
         scenario = self._scenario or Scenario(
             config.seed,
@@ -188,6 +195,7 @@ class VenueServer:
         hyper.accesslog = None
         hyper.loglevel = "WARNING"
         hyper.graceful_timeout = 0.5
+        hyper.keep_alive_timeout = self.config.keep_alive_s
         async with trio.open_nursery() as nursery:
             await nursery.start(ctx.exchange.run)
             binds: list[str] = await nursery.start(serve, build_app(ctx), hyper)

@@ -77,6 +77,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="unified (default, as production): every order shows in both outcomes' books "
         "and SELLs of the two outcomes merge; per-token: the paper session's separate books",
     )
+    parser.add_argument(
+        "--clock-rate",
+        type=float,
+        default=1.0,
+        metavar="RATE",
+        help="venue seconds per real second (default 1: the real clock); clients must run "
+        "at the same rate (the paper session does)",
+    )
+    parser.add_argument(
+        "--clock-start",
+        type=float,
+        metavar="UNIX",
+        help="the venue's time when it starts (default: now); with --start-ts, a run can "
+        "begin just before a window of the past or future",
+    )
+    parser.add_argument(
+        "--no-rebates",
+        action="store_true",
+        help="crypto taker fees without the 20%% maker rebate (as the paper session)",
+    )
     parser.add_argument("--replay", type=Path, metavar="JSONL", help="recorded frames to replay")
     parser.add_argument(
         "--replay-speed", type=float, default=1.0, help="replay pace; 0 as fast as possible"

@@ -7,7 +7,6 @@ answers (spec section 2).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -151,7 +150,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         return ok("OK")
 
     async def server_time(request: Request) -> Response:
-        return ok(int(time.time()))
+        return ok(int(ctx.venue.clock.now_s()))
 
     async def version(request: Request) -> Response:
         return ok({"version": 2})

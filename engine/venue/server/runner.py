@@ -16,10 +16,11 @@ from typing import Any
 
 import orjson
 import trio
+import trio.testing
 from eth_utils.address import is_hex_address
 
 from engine.units import parse_units
-from engine.venue.scenario import SERIES_S
+from engine.venue.scenario import CRYPTO_FEES, CRYPTO_FEES_WITH_REBATES, SERIES_S
 from engine.venue.server.app import ServerConfig, VenueServer
 from engine.venue.server.faults import FaultPlan
 from engine.venue.server.ratelimit import RateLimiter, parse_rule
@@ -70,6 +71,8 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
         faults = FaultPlan.parse(args.faults, args.seed)
     except ValueError as exc:
         raise UsageError(f"--faults: {exc}") from None
+    if not 0 < args.clock_rate <= 10_000:
+        raise UsageError("--clock-rate must be above 0 and at most 10000")
     if args.replay is not None and not args.replay.is_file():
         raise UsageError(f"--replay: no such file: {args.replay}")
     return ServerConfig(
@@ -87,6 +90,9 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
         replay=args.replay,
         replay_speed=args.replay_speed,
         book_model="unified" if args.book_model == "unified" else "per_token",
+        fees=CRYPTO_FEES if args.no_rebates else CRYPTO_FEES_WITH_REBATES,
+        clock_start=args.clock_start,
+        keep_alive_s=5.0 * max(1.0, args.clock_rate) + 5.0,
     )
 
 
@@ -120,8 +126,10 @@ def run_venue(args: argparse.Namespace) -> int:
         return 2
     result: dict[str, Any] = {}
     failed: list[OSError] = []
+    rate = args.clock_rate
+    clock = None if rate == 1.0 else trio.testing.MockClock(rate=rate)
     try:
-        trio.run(serve_until_signalled, config, wallets, result)
+        trio.run(serve_until_signalled, config, wallets, result, clock=clock)
     except* OSError as group:
         failed.extend(e for e in group.exceptions if isinstance(e, OSError))
     if failed:
