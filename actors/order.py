@@ -112,7 +112,9 @@ class OrderActor:
         if self.origin_ts_ns:
             self.stats.frame_to_order.record(time.perf_counter_ns() - self.origin_ts_ns)
         self.stats.orders_sent += 1
+        sent_ns = time.perf_counter_ns()
         result = await self.gateway.post_order(spec)
+        self.stats.order_round_trip.record(time.perf_counter_ns() - sent_ns)
         if not result.success:
             self.error = result.error
             self.stats.orders_rejected += 1

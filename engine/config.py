@@ -43,7 +43,17 @@ class VenueConfig(_Model):
     )
     step_s: float = Field(default=1.0, gt=0, le=60, description="scenario step in seconds")
     initial_balance: Decimal = Field(default=Decimal(10_000), gt=0, description="USDC per account")
-    latency_ms: float = Field(default=20.0, ge=0, le=5_000, description="one-way venue latency")
+    latency_ms: float = Field(
+        default=20.0, ge=0, le=5_000, description="one-way venue latency (sim mode only)"
+    )
+    book_model: Literal["per_token", "unified"] = Field(
+        default="per_token",
+        description="the paper venue's books: per_token (mint matching only) or unified "
+        "(mirrored books with merges, as production)",
+    )
+    faults: str = Field(
+        default="", description="faults for the paper session's own venue (polyengine venue)"
+    )
 
     @field_validator("start_ts")
     @classmethod
@@ -60,9 +70,27 @@ class VenueConfig(_Model):
 
 
 class ClockConfig(_Model):
-    """How simulated time runs: rate 0 jumps over idle time (as fast as possible)."""
+    """How session time runs, in session seconds per real second.
 
-    rate: float = Field(default=0.0, ge=0, le=1_000_000, description="simulated seconds per second")
+    Unset, it follows the mode: `sim` jumps over idle time (0, as fast as possible);
+    `paper` with its own venue runs at 20; `paper` against a running venue and `live`
+    run on the real clock (1). A networked session must run at its venue's rate.
+    """
+
+    rate: float | None = Field(
+        default=None, ge=0, le=1_000_000, description="session seconds per real second"
+    )
+
+    def rate_for(self, mode: str, own_venue: bool) -> float:
+        if self.rate is not None:
+            return self.rate
+        if mode == "sim":
+            return 0.0
+        return PAPER_CLOCK_RATE if mode == "paper" and own_venue else 1.0
+
+
+PAPER_CLOCK_RATE = 20.0
+"""The paper session's default pace: 2 windows (30 minutes) in about 90 s."""
 
 
 class ParityConfig(_Model):
@@ -188,7 +216,28 @@ class DiscoveryConfig(_Model):
 
 
 class RunConfig(_Model):
+    """What `polyengine run` does.
+
+    paper: the engine over the network against a venue server on loopback (its own
+    child process, or `venue_url`); live: against `endpoints` (production by default)
+    with real credentials; sim: the in-process simulated venue, bit-for-bit repeatable.
+    """
+
     mode: Literal["paper", "live", "sim"] = "paper"
+    venue_url: str | None = Field(
+        default=None, description="paper mode: a running `polyengine venue` (http://host:port)"
+    )
+    duration_s: float | None = Field(
+        default=None, gt=0, description="stop after this many session seconds"
+    )
+    credentials_file: Path = Field(
+        default=Path("~/.config/polyengine/credentials.json"),
+        description="live mode: API credentials written by `polyengine account`",
+    )
+    private_key_env: str = Field(
+        default="POLYENGINE_PRIVATE_KEY",
+        description="live mode: the environment variable holding the signing key",
+    )
     progress: bool = True
     progress_every_s: float = Field(
         default=60.0, gt=0, description="simulated seconds between lines"

@@ -117,7 +117,10 @@ def build_report(
             "cancels_sent": stats.cancels_sent,
             "rejections": dict(sorted(stats.rejections.items())),
         },
-        "latency_ns": {"frame_to_order": stats.frame_to_order.summary()},
+        "latency_ns": {
+            "frame_to_order": stats.frame_to_order.summary(),
+            "order_round_trip": stats.order_round_trip.summary(),
+        },
     }
 
 
@@ -140,6 +143,7 @@ def render_text(report: Mapping[str, Any]) -> str:
     """The report as a few aligned lines for a terminal."""
     s = report["session"]
     lat = report["latency_ns"]["frame_to_order"]
+    trip = report["latency_ns"]["order_round_trip"]
     lines = [
         "",
         f"polyengine paper session: seed {s['seed']}, {s['windows']} windows, "
@@ -175,9 +179,16 @@ def render_text(report: Mapping[str, Any]) -> str:
         f"malformed {report['malformed_frames']}, resyncs {report['resyncs']}",
         f"  orders sent {o['sent']}, rejected {o['rejected']}, denied by risk "
         f"{o['denied_by_risk']}, cancels {o['cancels_sent']}",
-        f"  frame-to-order latency (n={lat['count']}): p50 {lat['p50'] / 1000:.1f} us, "
-        f"p90 {lat['p90'] / 1000:.1f} us, p99 {lat['p99'] / 1000:.1f} us, "
-        f"max {lat['max'] / 1000:.1f} us",
+        _latency_line("frame received -> order sent (engine)", lat),
+        _latency_line("order sent -> venue answer (round trip)", trip),
         "",
     ]
     return "\n".join(lines)
+
+
+def _latency_line(what: str, lat: Mapping[str, int]) -> str:
+    return (
+        f"  {what} (n={lat['count']}): p50 {lat['p50'] / 1000:.1f} us, "
+        f"p90 {lat['p90'] / 1000:.1f} us, p99 {lat['p99'] / 1000:.1f} us, "
+        f"max {lat['max'] / 1000:.1f} us"
+    )

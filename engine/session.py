@@ -279,7 +279,7 @@ def seed_trio_scheduler(seed: int) -> None:
 
 def run_paper_session(config: Config, report_json: Path | None) -> int:
     """`polyengine run`: the paper session on an accelerated clock, then the report."""
-    rate = config.clock.rate
+    rate = config.clock.rate_for("sim", own_venue=False)
     mock = trio.testing.MockClock(rate=rate, autojump_threshold=0 if rate == 0 else float("inf"))
     echo = config.run.progress
     started = time.perf_counter()

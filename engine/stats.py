@@ -24,6 +24,11 @@ class EngineStats:
     frame_to_order: LatencyRecorder = field(
         default_factory=lambda: LatencyRecorder("frame_to_order")
     )
+    order_round_trip: LatencyRecorder = field(
+        default_factory=lambda: LatencyRecorder("order_round_trip")
+    )
+    """From handing an order to the gateway to its answer: the venue's round trip (the
+    network and the venue's matching), apart from the engine's own frame_to_order."""
     rejections: dict[str, int] = field(default_factory=dict)
 
     def count_rejection(self, reason: str) -> None:

@@ -51,7 +51,7 @@ def test_run_prints_the_report_and_writes_json(tmp_path: Path) -> None:
     result = polyengine("run", "--windows", "1", "--quiet", "--report-json", str(out))
     assert result.returncode == 0, result.stderr
     assert "ledger        reconciles exactly; venue cash matches" in result.stdout
-    assert "frame-to-order latency" in result.stdout
+    assert "frame received -> order sent (engine)" in result.stdout
     report = orjson.loads(out.read_bytes())
     assert report["session"]["windows"] == 1
     assert report["final_cash"] == (
