@@ -22,12 +22,28 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = commands.add_parser(
         "run",
-        help="run a paper-trading session against the simulated venue",
-        description="Paper-trade against the in-process simulated venue on an accelerated "
-        "clock, then print a report. Settings come from --config (TOML), POLYENGINE_* "
-        "variables (POLYENGINE_VENUE__SEED=3) and these flags, in that order.",
+        help="run a trading session (paper by default) and print its report",
+        description="Run the engine, then print a report. --mode paper (the default) "
+        "trades over the network against a venue server on loopback: its own (started "
+        "with the session, accelerated) or --venue-url. --mode live trades against the "
+        "endpoints in the config (production by default) with the credentials written by "
+        "`polyengine account`. --mode sim runs the in-process simulated venue, repeatable "
+        "bit for bit. Settings come from --config (TOML), POLYENGINE_* variables "
+        "(POLYENGINE_VENUE__SEED=3) and these flags, in that order.",
     )
     run.add_argument("--config", type=Path, metavar="FILE", help="TOML configuration file")
+    run.add_argument("--mode", choices=("paper", "live", "sim"), help="run.mode (default paper)")
+    run.add_argument(
+        "--venue-url",
+        metavar="URL",
+        help="paper mode: trade against this running `polyengine venue` (run.venue_url)",
+    )
+    run.add_argument(
+        "--duration",
+        type=float,
+        metavar="SECONDS",
+        help="stop after this many session seconds (run.duration_s)",
+    )
     run.add_argument(
         "--report-json", type=Path, metavar="PATH", help="also write the report as JSON"
     )
@@ -62,6 +78,9 @@ def _load(args: argparse.Namespace) -> Config:
             "venue.windows": args.windows,
             "clock.rate": args.clock_rate,
             "run.progress": False if args.quiet else None,
+            "run.mode": args.mode,
+            "run.venue_url": args.venue_url,
+            "run.duration_s": args.duration,
         },
     )
 
@@ -79,10 +98,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"polyengine: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, format="polyengine: %(name)s: %(message)s")
-    if args.command == "run":
+    if args.command == "run" and config.run.mode == "sim":
         from engine.session import run_paper_session
 
         return run_paper_session(config, args.report_json)
+    if args.command == "run":
+        from engine.network_session import run_network_session
+
+        return run_network_session(config, args.report_json)
     return 2
 
 
