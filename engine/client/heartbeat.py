@@ -108,6 +108,8 @@ class HeartbeatActor:
         self.sent = 0
         self.failures = 0
         self.losses = 0
+        self.adopted = 0
+        """Times the venue named another heartbeat id and it was adopted."""
         self._wake = trio.Event()
 
     @property
@@ -139,6 +141,7 @@ class HeartbeatActor:
             except HeartbeatMismatch as exc:
                 logger.info("heartbeat id out of step; adopting the venue's")
                 self.heartbeat_id = exc.expected_id
+                self.adopted += 1
                 continue
             except VenueError as exc:
                 self.failures += 1

@@ -30,9 +30,7 @@ from engine.config import ClientConfig, Config, ConfigError, load_config
 from engine.health import Health
 
 
-def grant_times(
-    limits: RateLimits, requests: list[tuple[float, str]]
-) -> list[tuple[float, str]]:
+def grant_times(limits: RateLimits, requests: list[tuple[float, str]]) -> list[tuple[float, str]]:
     """Drive the core as `acquire` does: each request waits until it may go."""
     granted = []
     clock = 0.0
