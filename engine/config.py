@@ -195,8 +195,65 @@ class EndpointsConfig(_Model):
 # --- live connectivity (issue 5): one section per component ------------------------
 
 
+DEFAULT_RATE_LIMITS: dict[str, str] = {
+    "*": "7200/10",
+    "POST /order": "2800/10,28800/600",
+    "POST /orders": "800/10,12000/600",
+    "DELETE /order": "2400/10",
+    "DELETE /orders": "800/10",
+    "/balance-allowance": "160/10",
+}
+"""80% of the documented production limits (spec section 9: CLOB 9,000/10 s, POST /order
+3,500/10 s and 36,000/10 min, ...), leaving headroom for account tools sharing the key."""
+
+
 class ClientConfig(_Model):
     """The REST venue client: timeouts, rate limits, retries (engine/client/)."""
+
+    connect_timeout_s: float = Field(default=3.0, gt=0, le=60)
+    request_timeout_s: float = Field(
+        default=5.0, gt=0, le=120, description="whole-request bound; past it a post is UNKNOWN"
+    )
+    max_connections: int = Field(default=64, ge=1, le=1_000)
+    rate_limits: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_RATE_LIMITS),
+        description='"METHOD /path", "/path" (any method) or "*" (every request) -> '
+        '"COUNT/SECONDS[,COUNT/SECONDS...]"',
+    )
+    rate_margin_s: float = Field(
+        default=0.25,
+        ge=0,
+        le=10,
+        description="added to every rate window, so jitter in transit cannot bunch requests",
+    )
+    retries: int = Field(default=4, ge=0, le=20, description="retries of reads and cancels")
+    submit_retries: int = Field(
+        default=2, ge=0, le=10, description="re-sends of an order answered 429/425 (not processed)"
+    )
+    backoff_base_s: float = Field(default=0.2, gt=0, le=60)
+    backoff_max_s: float = Field(default=5.0, gt=0, le=600)
+    backoff_jitter: float = Field(default=0.5, ge=0, le=1, description="fraction of a delay drawn")
+    retry_after_max_s: float = Field(
+        default=60.0, gt=0, le=3_600, description="a longer Retry-After is an error, not a wait"
+    )
+    heartbeat_interval_s: float = Field(default=5.0, gt=0, le=60)
+    heartbeat_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description="the venue cancels everything this long after the last heartbeat",
+    )
+    signature_type: int = Field(default=0, ge=0, le=3, description="for balance queries")
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _limits(cls, value: dict[str, str]) -> dict[str, str]:
+        from engine.client.ratelimit import parse_key, parse_limits
+
+        for key, text in value.items():
+            parse_key(key)
+            parse_limits(text)
+        return value
 
 
 class MarketFeedConfig(_Model):
