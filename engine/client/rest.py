@@ -44,8 +44,9 @@ from typing import Any
 import httpx
 import orjson
 import trio
+from pydantic import SecretStr
 
-from engine._native import l2_hmac_signature
+from engine._native import OrderSigner, l2_hmac_signature
 from engine.client.books import BookFormatError, parse_book
 from engine.client.errors import (
     BadRequest,
@@ -236,8 +237,10 @@ class RestClient:
         params: Mapping[str, str] | None,
         body: bytes | None,
         auth: bool,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Any:
         headers = self._l2_headers(method, self._base_path + path, body) if auth else {}
+        headers.update(extra_headers or {})
         if body is not None:
             headers["Content-Type"] = "application/json"
         try:
@@ -272,6 +275,7 @@ class RestClient:
         auth: bool = True,
         kind: Kind = Kind.READ,
         order_ids: tuple[str, ...] = (),
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Any:
         """One request with rate limiting and the retry policy of the module docstring."""
         endpoint = f"{method} {route or path}"
@@ -280,7 +284,7 @@ class RestClient:
         while True:
             await self.limiter.acquire(endpoint)
             try:
-                return await self._once(method, path, endpoint, params, body, auth)
+                return await self._once(method, path, endpoint, params, body, auth, extra_headers)
             except VenueError as exc:
                 action = decide(kind, exc, attempt, retries)
                 if action is Action.UNKNOWN:
@@ -321,6 +325,49 @@ class RestClient:
                 raise MalformedResponse(200, f"GET {path}", f"cursor {cursor!r} repeats")
             seen.add(cursor)
         raise MalformedResponse(200, f"GET {path}", f"more than {MAX_PAGES} pages")
+
+    # --- L1: API credentials -----------------------------------------------------------
+
+    def _l1_headers(self, signer: OrderSigner, nonce: int) -> dict[str, str]:
+        timestamp = int(self._wallclock())
+        return {
+            "POLY_ADDRESS": signer.address,
+            "POLY_SIGNATURE": signer.clob_auth_signature(timestamp, nonce),
+            "POLY_TIMESTAMP": str(timestamp),
+            "POLY_NONCE": str(nonce),
+        }
+
+    async def create_or_derive_credentials(
+        self, signer: OrderSigner, nonce: int = 0
+    ) -> ApiCredentials:
+        """The signer's L2 credentials: created (POST /auth/api-key) or, when the key
+        exists already, derived (GET /auth/derive-api-key), as the official clients do.
+
+        Signed natively with timestamps from `wallclock`, so it also works against a
+        venue whose clock is not the real one (an accelerated paper venue). Account
+        set-up for live trading goes through the official client (`polyengine account`).
+        """
+        try:
+            payload = await self._request(
+                "POST", "/auth/api-key", auth=False, extra_headers=self._l1_headers(signer, nonce)
+            )
+        except BadRequest:
+            payload = await self._request(
+                "GET",
+                "/auth/derive-api-key",
+                auth=False,
+                extra_headers=self._l1_headers(signer, nonce),
+            )
+        if not isinstance(payload, dict) or not all(
+            isinstance(payload.get(k), str) for k in ("apiKey", "secret", "passphrase")
+        ):
+            raise MalformedResponse(200, "/auth/api-key", "expected apiKey, secret, passphrase")
+        return ApiCredentials(
+            address=signer.address,
+            api_key=payload["apiKey"],
+            secret=SecretStr(payload["secret"]),
+            passphrase=SecretStr(payload["passphrase"]),
+        )
 
     # --- public ---------------------------------------------------------------------
 
