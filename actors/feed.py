@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 import trio
 
 from engine._native import FrameError, frame_markets
-from engine.gateway import VenueGateway
+from engine.gateway import StreamingGateway
 from engine.mailbox import Mailbox
 from engine.messages import MarketFrame
 from engine.stats import EngineStats
@@ -27,7 +27,7 @@ log = logging.getLogger("polyengine.feed")
 class FeedActor:
     def __init__(
         self,
-        gateway: VenueGateway,
+        gateway: StreamingGateway,
         asset_ids: Sequence[str],
         routes: Mapping[str, Mailbox[MarketFrame]],
         stats: EngineStats,

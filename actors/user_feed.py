@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 import trio
 
-from engine.gateway import VenueGateway
+from engine.gateway import StreamingGateway
 from engine.mailbox import Mailbox
 from engine.messages import Fill, Liquidity, MarketInfo, OrderReport
 from engine.registry import OrderRegistry
@@ -30,7 +30,7 @@ log = logging.getLogger("polyengine.user")
 class UserFeedActor:
     def __init__(
         self,
-        gateway: VenueGateway,
+        gateway: StreamingGateway,
         registry: OrderRegistry,
         markets: Mapping[str, MarketInfo],
         fills_out: Mailbox[Any],

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from engine.client.errors import RateLimited, TransportError, VenueRestarting
 from engine.client.rest import RestClient
-from engine.gateway import BookSnapshot, OrderSpec, PostResult
+from engine.gateway import BookSnapshot, OrderSpec, PostResult, Resolution
 
 
 class NetworkGateway:
@@ -42,6 +42,9 @@ class NetworkGateway:
 
     async def get_book(self, token_id: str) -> BookSnapshot:
         return await self.client.get_book(token_id)
+
+    async def resolve_unknown(self, order_id: str, market: str | None = None) -> Resolution:
+        return await self.client.resolve_unknown(order_id, market)
 
     async def collateral_balance(self) -> int:
         """Micro-USDC held (the venue's balance, open orders included)."""

@@ -32,7 +32,6 @@ caller, who must resolve the order the same way.
 
 from __future__ import annotations
 
-import enum
 import logging
 import random
 import time
@@ -62,7 +61,7 @@ from engine.client.ratelimit import RateLimiter
 from engine.client.retry import Action, Backoff, Kind, decide
 from engine.config import ClientConfig
 from engine.credentials import ApiCredentials
-from engine.gateway import BookSnapshot, OrderSpec, PostResult
+from engine.gateway import BookSnapshot, OrderSpec, PostResult, Resolution, VenueOrderState
 from engine.units import Side, parse_units
 
 logger = logging.getLogger("polyengine.client")
@@ -74,30 +73,6 @@ MAX_CANCEL_BATCH = 1000
 END_CURSOR = "LTE="
 MAX_PAGES = 10_000
 """A bound on pagination, so a venue that never ends a listing cannot hang the client."""
-
-
-class OrderState(enum.StrEnum):
-    """What the venue says about an order whose post had an unknown outcome."""
-
-    LIVE = "LIVE"
-    """On the book (maybe partly filled)."""
-    FILLED = "FILLED"
-    """Fully matched, or done with trades (production empties /data/order once done)."""
-    CANCELED = "CANCELED"
-    """Off the book without being fully matched (canceled, expired, killed, invalid)."""
-    NOT_FOUND = "NOT_FOUND"
-    """The venue has no such order and no trade of it: it was not placed."""
-
-
-@dataclass(frozen=True, slots=True)
-class Resolution:
-    """The venue's answer about one order id; `size_matched` in micro-shares."""
-
-    order_id: str
-    state: OrderState
-    order: Mapping[str, Any] | None
-    trades: tuple[Mapping[str, Any], ...]
-    size_matched: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,13 +93,13 @@ def _units(text: Any) -> int:
         raise ValueError(f"not an amount: {text!r}") from None
 
 
-def _order_state(status: str) -> OrderState:
+def _order_state(status: str) -> VenueOrderState:
     upper = status.upper()
     if upper == "LIVE":
-        return OrderState.LIVE
+        return VenueOrderState.LIVE
     if upper == "MATCHED":
-        return OrderState.FILLED
-    return OrderState.CANCELED
+        return VenueOrderState.FILLED
+    return VenueOrderState.CANCELED
 
 
 def order_fill_in_trade(trade: Mapping[str, Any], order_id: str) -> int:
@@ -589,5 +564,5 @@ class RestClient:
                 matched = from_trades
             return Resolution(order_id, state, order, trades, max(matched, from_trades))
         if trades:
-            return Resolution(order_id, OrderState.FILLED, None, trades, from_trades)
-        return Resolution(order_id, OrderState.NOT_FOUND, None, (), 0)
+            return Resolution(order_id, VenueOrderState.FILLED, None, trades, from_trades)
+        return Resolution(order_id, VenueOrderState.NOT_FOUND, None, (), 0)

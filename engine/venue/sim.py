@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import trio
 
 from engine.clock import SessionClock
-from engine.gateway import BookSnapshot, OrderSpec, PostResult
+from engine.gateway import BookSnapshot, OrderSpec, PostResult, Resolution, VenueOrderState
 from engine.messages import MarketInfo
 from engine.units import Side
 from engine.venue.matching import (
@@ -469,6 +469,21 @@ class SimGateway:
         bids, asks = self.venue.engine.book(token_id)
         await self._hop()
         return BookSnapshot(token_id, tuple(bids), tuple(asks))
+
+    async def resolve_unknown(self, order_id: str, market: str | None = None) -> Resolution:
+        """The simulator always answers, but the protocol asks: what it knows of an id."""
+        await self._hop()
+        view = self.venue.engine.order(order_id)
+        await self._hop()
+        if view is None:
+            return Resolution(order_id, VenueOrderState.NOT_FOUND, None, (), 0)
+        if view.size_matched >= view.original_size:
+            state = VenueOrderState.FILLED
+        elif any(o.order_id == order_id for o in self.venue.engine.open_orders(self.account)):
+            state = VenueOrderState.LIVE
+        else:
+            state = VenueOrderState.CANCELED
+        return Resolution(order_id, state, None, (), view.size_matched)
 
     async def collateral_balance(self) -> int:
         await self._hop()

@@ -14,8 +14,8 @@ from venue_client import market, start_server
 from engine.client.errors import SubmitUnknown, TransportError
 from engine.client.gateway import NetworkGateway
 from engine.client.ratelimit import RateLimiter
-from engine.client.rest import OrderState, RestClient
-from engine.gateway import OrderSpec, PostResult
+from engine.client.rest import RestClient
+from engine.gateway import OrderSpec, PostResult, VenueOrderState
 from engine.units import UNIT, Side
 from engine.venue.server.app import VenueServer
 from engine.venue.server.faults import FaultPlan
@@ -131,7 +131,7 @@ async def test_a_5xx_on_an_order_post_is_unknown_never_resent_and_resolved_by_ha
             assert probe.seen[("POST", "/order")] == posts  # nothing was sent twice
             for exc in unknown:  # this venue answers its 500s before placing anything
                 resolved = await account.client.resolve_unknown(exc.order_id)
-                assert resolved.state is OrderState.NOT_FOUND
+                assert resolved.state is VenueOrderState.NOT_FOUND
                 assert resolved.order is None and resolved.trades == ()
             assert {o["id"] for o in await account.client.open_orders()} == set(placed)
             reply = await account.client.cancel_orders(placed)  # retried through 500s
@@ -160,7 +160,7 @@ async def test_a_lost_response_leaves_exactly_one_live_order_found_by_its_hash(
             assert caught.value.status is None  # a timeout: no answer at all
             assert probe.seen[("POST", "/order")] == 1
             resolved = await maker.client.resolve_unknown(order.order_id, spec.condition_id)
-            assert resolved.state is OrderState.LIVE
+            assert resolved.state is VenueOrderState.LIVE
             assert resolved.order is not None and resolved.order["id"] == order.order_id
             assert [o["id"] for o in await maker.client.open_orders()] == [order.order_id]
 
@@ -170,7 +170,7 @@ async def test_a_lost_response_leaves_exactly_one_live_order_found_by_its_hash(
                 await taker.client.post_order(crossing)
             assert probe.seen[("POST", "/order")] == 2
             filled = await taker.client.resolve_unknown(crossing.order_id)
-            assert filled.state is OrderState.FILLED
+            assert filled.state is VenueOrderState.FILLED
             assert filled.size_matched == 5 * UNIT
             assert len(filled.trades) == 1
             assert await maker.client.open_orders() == []
@@ -192,7 +192,7 @@ async def test_a_5xx_answer_after_the_venue_placed_the_order_is_unknown_too(
             assert caught.value.status == 504
             assert caught.value.text == "upstream request timeout"
             resolved = await account.client.resolve_unknown(order.order_id)
-            assert resolved.state is OrderState.LIVE
+            assert resolved.state is VenueOrderState.LIVE
 
 
 def _closed_port() -> int:

@@ -14,7 +14,8 @@ from venue_client import listed_market, market
 
 from engine.client.errors import NotFound, Unauthorized
 from engine.client.gateway import NetworkGateway
-from engine.client.rest import MAX_BATCH, OrderState, RestClient
+from engine.client.rest import MAX_BATCH, RestClient
+from engine.gateway import VenueOrderState
 from engine.units import UNIT, Side
 from engine.venue.matching import MarketStatus
 from engine.venue.server import trading
@@ -103,7 +104,7 @@ async def test_post_get_and_cancel_one_order(venue_server: VenueServer, alice: A
         assert fetched is not None and fetched["status"] == "CANCELED"
         assert await alice.client.get_order("0x" + "ab" * 32) is None
         resolved = await alice.client.resolve_unknown(order.order_id)
-        assert resolved.state is OrderState.CANCELED
+        assert resolved.state is VenueOrderState.CANCELED
 
 
 async def test_a_refused_order_comes_back_with_the_venues_text(
@@ -186,7 +187,7 @@ async def test_open_orders_and_trades_follow_every_page(
         assert sorted(t["id"] for t in theirs) == sorted(t["id"] for t in trades)
         assert len(await alice.client.open_orders()) == 10
         filled = await alice.client.resolve_unknown(resting[0].order_id)
-        assert filled.state is OrderState.FILLED
+        assert filled.state is VenueOrderState.FILLED
         assert filled.size_matched == 5 * UNIT
         assert len(filled.trades) == 1
 
