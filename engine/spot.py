@@ -49,9 +49,12 @@ def parse_usd_micro(value: object) -> int:
     if not number.is_finite() or number <= 0:
         raise SpotParseError(f"price must be positive and finite, got {value!r}")
     try:
-        return int(number.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN) * MICRO_USD)
+        micro = int(number.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN) * MICRO_USD)
     except InvalidOperation:
         raise SpotParseError(f"price out of range: {value!r}") from None
+    if micro <= 0:
+        raise SpotParseError(f"price rounds to zero micro-USD: {value!r}")
+    return micro
 
 
 def _loads(raw: str | bytes) -> Any:
