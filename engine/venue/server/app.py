@@ -53,6 +53,9 @@ class ServerConfig:
     windows: int = 96
     start_ts: int | None = None
     """First window start (a multiple of 900); None: the window the clock is in now."""
+    clock_start_s: float | None = None
+    """Unix time the session clock reads when the server starts (None: now); tests set it
+    just before a window start to watch the window open."""
     step_s: float = 1.0
     traders: bool = True
     """Whether the scenario's noise and informed traders trade (False: only clients)."""
@@ -150,7 +153,7 @@ class VenueServer:
 
     def _build(self) -> ServerContext:
         config = self.config
-        now = time.time()
+        now = time.time() if config.clock_start_s is None else config.clock_start_s
         start = config.start_ts if config.start_ts is not None else int(now) // WINDOW_S * WINDOW_S
         scenario = self._scenario or Scenario(
             config.seed,
