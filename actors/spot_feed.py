@@ -131,7 +131,7 @@ class _Feed:
         self.connected = False
         self.counters.failures += 1
         delay = self.backoff.next_delay()
-        log.warning("%s: %s; retrying in %.2fs", self.source.value, error, delay)
+        log.warning("%s: %r; retrying in %.2fs", self.source.value, error, delay)
         await trio.sleep(delay)
 
 
@@ -345,6 +345,7 @@ class SpotBoardActor:
         self.published = 0
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        self.board.start(self.clock.now_s())
         task_status.started()
         while True:
             with trio.move_on_after(self.check_s):

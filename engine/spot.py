@@ -207,12 +207,14 @@ class Backoff:
 @dataclass
 class SourceState:
     """One source's latest reading and its health by age: RUNNING while at most
-    `max_age_s` old, DEGRADED up to `error_after` x that, then ERROR; STARTING before
-    the first reading."""
+    `max_age_s` old, DEGRADED up to `error_after` x that, then ERROR. Before the first
+    reading it is STARTING, and ERROR once `error_after` x `max_age_s` have passed
+    since `since_s` (when the board started watching) without one."""
 
     max_age_s: float
     error_after: float = 3.0
     latest: SpotReading | None = None
+    since_s: float | None = None
 
     def on_reading(self, reading: SpotReading) -> None:
         """Keep the newest reading: by the source's own time where both have one (so a
@@ -235,6 +237,11 @@ class SourceState:
     def health(self, now_s: float) -> Health:
         age = self.age(now_s)
         if age is None:
+            if (
+                self.since_s is not None
+                and now_s - self.since_s > self.max_age_s * self.error_after
+            ):
+                return Health.ERROR
             return Health.STARTING
         if age <= self.max_age_s:
             return Health.RUNNING
@@ -317,6 +324,12 @@ class SpotBoard:
             tolerance_s=config.price_to_beat_tolerance_s,
         )
 
+    def start(self, now_s: float) -> None:
+        """Start the clock on sources that never send: past their grace they are ERROR."""
+        for state in self.states.values():
+            if state.since_s is None:
+                state.since_s = now_s
+
     def update(self, reading: SpotReading) -> None:
         state = self.states.get(reading.source)
         if state is None:
@@ -335,7 +348,7 @@ class SpotBoard:
             state = self.states[source]
             if state.fresh(now_s):
                 return state.latest, Health.RUNNING if rank == 0 else Health.DEGRADED
-        if all(self.states[s].latest is None for s in self.order):
+        if all(self.states[s].health(now_s) is Health.STARTING for s in self.order):
             return None, Health.STARTING
         return None, Health.ERROR
 

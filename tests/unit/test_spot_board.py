@@ -302,3 +302,13 @@ def test_board_publishes_prices_to_beat_on_its_views() -> None:
     view = spot.view(float(T0), 0)
     assert view.beat_for(T0) == 777
     assert view.beat_for(T0 + 900) is None
+
+
+def test_a_source_that_never_sends_turns_from_starting_to_error() -> None:
+    spot = board()  # Binance: max age 2 s, ERROR after 3 x that
+    spot.start(100.0)
+    assert spot.view(105.0, 0).health is Health.STARTING
+    view = spot.view(107.0, 0)
+    assert dict(view.sources)[BINANCE] is Health.ERROR
+    assert dict(view.sources)[COINBASE] is Health.STARTING  # 5 s x 3 of grace
+    assert view.health is Health.ERROR
