@@ -143,9 +143,52 @@ class MarketDataConfig(_Model):
         return _micro(self.vpin_bucket)
 
 
+class LatencyConfig(_Model):
+    """Latency sniping: take an outcome whose ask lags the fair value implied by spot.
+
+    Off unless enabled: it needs the spot feeds (actors/spot_feed.py) running.
+    """
+
+    enabled: bool = False
+    sigma_per_sqrt_s: float = Field(
+        default=0.00012, gt=0, lt=1, description="BTC log-price volatility per sqrt(second)"
+    )
+    min_edge: Decimal = Field(
+        default=Decimal("0.02"), ge=0, lt=1, description="edge per share after fees (USDC)"
+    )
+    kelly_multiplier: float = Field(default=0.25, gt=0, le=1, description="fraction of Kelly")
+    kelly_cap: float = Field(default=0.05, gt=0, le=1, description="max fraction of bankroll")
+    bankroll: Decimal = Field(default=Decimal("1000"), gt=0, description="USDC Kelly sizes on")
+    max_size: Decimal = Field(default=Decimal("100"), gt=0, description="shares per take")
+    max_position: Decimal = Field(default=Decimal("300"), gt=0, description="shares per outcome")
+    order_type: Literal["FOK", "FAK"] = "FOK"
+    max_spot_age_s: float = Field(
+        default=3.0, gt=0, le=600, description="older spot prices are not traded on"
+    )
+    stop_before_end_s: float = Field(default=2.0, ge=0)
+    cooldown_s: float = Field(default=2.0, ge=0)
+
+    @property
+    def min_edge_micro(self) -> int:
+        return _micro(self.min_edge)
+
+    @property
+    def bankroll_micro(self) -> int:
+        return _micro(self.bankroll)
+
+    @property
+    def max_size_micro(self) -> int:
+        return _micro(self.max_size)
+
+    @property
+    def max_position_micro(self) -> int:
+        return _micro(self.max_position)
+
+
 class StrategiesConfig(_Model):
     parity: ParityConfig = ParityConfig()
     maker: MakerConfig = MakerConfig()
+    latency: LatencyConfig = LatencyConfig()
 
 
 class RiskConfig(_Model):
@@ -265,7 +308,39 @@ class UserFeedConfig(_Model):
 
 
 class SpotConfig(_Model):
-    """Spot price feeds (actors/spot_feed.py)."""
+    """Spot price feeds (actors/spot_feed.py) and their staleness rules (engine/spot.py).
+
+    A source is RUNNING while its last reading is at most its max age old, DEGRADED up to
+    `error_after` times that, then ERROR. The board uses Binance while it is fresh, else
+    Coinbase (DEGRADED), else nothing (ERROR).
+    """
+
+    symbol: str = Field(default="BTC", min_length=1, description="name on SpotView messages")
+    binance_symbol: str = Field(default="btcusdt", pattern=r"^[a-z0-9]+$")
+    coinbase_product: str = Field(default="BTC-USD", pattern=r"^[A-Z0-9]+-[A-Z0-9]+$")
+    chainlink_symbol: str = Field(default="btc/usd", min_length=1)
+    binance_max_age_s: float = Field(default=3.0, gt=0, le=600)
+    coinbase_max_age_s: float = Field(default=5.0, gt=0, le=600)
+    chainlink_max_age_s: float = Field(default=5.0, gt=0, le=600)
+    error_after: float = Field(
+        default=3.0, ge=1, le=100, description="max ages after which a stale source is ERROR"
+    )
+    poll_s: float = Field(default=1.0, gt=0, le=60, description="Coinbase ticker poll interval")
+    request_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    ping_s: float = Field(default=5.0, gt=0, le=60, description="RTDS text PING interval")
+    idle_timeout_s: float = Field(
+        default=10.0, gt=0, le=600, description="reconnect a socket silent for this long"
+    )
+    backoff_initial_s: float = Field(default=0.5, gt=0, le=60)
+    backoff_max_s: float = Field(default=30.0, gt=0, le=600)
+    backoff_jitter: float = Field(default=0.2, ge=0, lt=1, description="+- share of each delay")
+    check_s: float = Field(default=0.25, gt=0, le=10, description="staleness re-check period")
+    window_grid_s: int = Field(
+        default=300, ge=1, description="window starts are multiples of this (5m and 15m)"
+    )
+    price_to_beat_tolerance_s: float = Field(
+        default=5.0, ge=0, le=300, description="latest a reading may be after a window start"
+    )
 
 
 class DiscoveryConfig(_Model):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from engine.fees import FeeSchedule
+from engine.health import Health
 from engine.units import OrderType, Side
 
 # --- market data: feed -> market -> strategies -------------------------------------
@@ -223,3 +224,65 @@ class CashUpdate:
 
 
 # --- live connectivity (issue 5): each component appends its messages in its own section
+
+
+# --- spot feeds (issue 5) ---------------------------------------------------------------
+
+
+class SpotSource(Enum):
+    """Where a spot price came from: the primary, the fallback, the settlement reference."""
+
+    BINANCE = "binance"
+    COINBASE = "coinbase"
+    CHAINLINK = "chainlink"
+
+
+@dataclass(frozen=True, slots=True)
+class SpotReading:
+    """One price from one source (feed -> spot board).
+
+    `price` is micro-USD (USD x 1e6); `source_ts_ms` is the source's own timestamp (None
+    where it sends none, as Binance's bookTicker); `received_s` is the session clock's
+    unix time when it arrived; `kind` says what it is: trade, book (mid of best bid and
+    ask), ticker or reference.
+    """
+
+    ts_ns: int
+    source: SpotSource
+    symbol: str
+    kind: str
+    price: int
+    source_ts_ms: int | None
+    received_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class SpotView:
+    """What a strategy sees of spot (spot board -> strategies, conflated per symbol).
+
+    `price` is the board's choice (micro-USD): the primary while fresh (health RUNNING),
+    else the fallback (DEGRADED), else None (ERROR; STARTING before any data). `price_s`
+    is when that reading arrived (session unix seconds). The Chainlink reference is
+    separate: its latest value and `price_to_beat`, the reference at each recent window
+    start as (window start unix s, micro-USD) pairs, oldest first. `sources` is each
+    source's own health. `now_s` is the session clock when the view was made.
+    """
+
+    ts_ns: int
+    symbol: str
+    now_s: float
+    price: int | None
+    source: SpotSource | None
+    health: Health
+    price_s: float | None
+    reference: int | None
+    reference_health: Health
+    price_to_beat: tuple[tuple[int, int], ...]
+    sources: tuple[tuple[SpotSource, Health], ...]
+
+    def beat_for(self, window_start: int) -> int | None:
+        """The reference price at `window_start`, if the board saw it."""
+        for start, price in self.price_to_beat:
+            if start == window_start:
+                return price
+        return None
