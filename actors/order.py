@@ -16,7 +16,8 @@ from typing import Any
 
 import trio
 
-from engine.gateway import OrderSpec, VenueGateway
+from engine.client.errors import SubmitUnknown, VenueError
+from engine.gateway import OrderSpec, VenueGateway, VenueOrderState
 from engine.mailbox import Mailbox, Resync
 from engine.messages import CancelOrder, Fill, OrderClosed, OrderReport
 from engine.order_factory import OrderFactory, OrderIntent
@@ -27,6 +28,10 @@ from engine.stats import EngineStats
 log = logging.getLogger("polyengine.order")
 
 OrderInput = Fill | OrderReport | CancelOrder
+
+UNKNOWN_QUERY_S = 2.0
+"""Session seconds an UNKNOWN order waits for the user channel before asking the venue
+by its hash (and between asks when the venue cannot be asked)."""
 
 
 class OrderActor:
@@ -62,6 +67,8 @@ class OrderActor:
         self._cancel_sent = False
         self._matched_at_once: int | None = None
         """What the venue matched before answering a FOK/FAK (None until it answered)."""
+        self._cancel_wanted = False
+        """A cancel asked for while UNKNOWN: sent once the venue says what the order is."""
 
     def on(self, event: OrderEvent) -> None:
         new = next_state(self.state, event)
@@ -81,6 +88,9 @@ class OrderActor:
                 self._settle_taker_remainder()
                 if self.state.terminal:
                     break
+                if self.state is OrderState.UNKNOWN:
+                    await self._resolve_unknown(spec)
+                    continue
                 self.handle(spec, await self.mailbox.receive())
                 if self.state is OrderState.PENDING_CANCEL and not self._cancel_sent:
                     await self._cancel(spec)
@@ -113,7 +123,15 @@ class OrderActor:
             self.stats.frame_to_order.record(time.perf_counter_ns() - self.origin_ts_ns)
         self.stats.orders_sent += 1
         sent_ns = time.perf_counter_ns()
-        result = await self.gateway.post_order(spec)
+        try:
+            result = await self.gateway.post_order(spec)
+        except SubmitUnknown as exc:
+            # Never re-sent: the venue may hold it. Its hash will tell (user channel or a
+            # targeted query); until then the order counts against the risk limits.
+            self.stats.orders_unknown += 1
+            log.warning("order %s: outcome unknown (%s); resolving by hash", spec.order_id, exc)
+            self.on(OrderEvent.SUBMIT_UNKNOWN)
+            return
         self.stats.order_round_trip.record(time.perf_counter_ns() - sent_ns)
         if not result.success:
             self.error = result.error
@@ -124,6 +142,37 @@ class OrderActor:
         self._matched_at_once = result.matched
         if self.state is OrderState.SUBMITTED:
             self.on(OrderEvent.ACCEPT)
+
+    async def _resolve_unknown(self, spec: OrderSpec) -> None:
+        """UNKNOWN: the user channel may speak first (a fill, a placement); otherwise ask
+        the venue by hash. "Could not ask" leaves it UNKNOWN and asks again later."""
+        with trio.move_on_after(0 if self._cancel_wanted else UNKNOWN_QUERY_S):
+            self.handle(spec, await self.mailbox.receive())
+            return
+        try:
+            found = await self.gateway.resolve_unknown(spec.order_id, self.condition_id)
+        except VenueError as exc:
+            log.warning("order %s: could not ask the venue (%s)", spec.order_id, exc)
+            await trio.sleep(UNKNOWN_QUERY_S)
+            return
+        self.stats.unknown_resolved[found.state.value] = (
+            self.stats.unknown_resolved.get(found.state.value, 0) + 1
+        )
+        match found.state:
+            case VenueOrderState.NOT_FOUND:
+                self.error = "not placed (the venue has no such order)"
+                self.on(OrderEvent.REJECT)
+            case VenueOrderState.CANCELED if found.size_matched == 0:
+                self.on(OrderEvent.CANCELED)
+            case _:
+                # Live, filled or partly filled: accepted; its fills come through the user
+                # channel (and its REST backfill), which the portfolio books exactly once.
+                self.on(OrderEvent.ACCEPT)
+                if found.state is VenueOrderState.CANCELED:
+                    self._matched_at_once = found.size_matched
+        if self._cancel_wanted and not self.state.terminal:
+            self.on(OrderEvent.CANCEL_REQUEST)
+            await self._cancel(spec)
 
     def handle(self, spec: OrderSpec, message: OrderInput | Resync) -> None:
         match message:
@@ -136,8 +185,12 @@ class OrderActor:
                 self.on(OrderEvent.FULL_FILL if full else OrderEvent.PARTIAL_FILL)
             case OrderReport(kind="CANCELLATION"):
                 self.on(OrderEvent.CANCELED)
+            case OrderReport(kind="PLACEMENT") if self.state is OrderState.UNKNOWN:
+                self.on(OrderEvent.ACCEPT)  # the venue holds it after all
             case OrderReport():
                 pass
+            case CancelOrder() if self.state is OrderState.UNKNOWN:
+                self._cancel_wanted = True
             case CancelOrder():
                 if self.state in (
                     OrderState.ACCEPTED,

@@ -20,6 +20,8 @@ class EngineStats:
     orders_rejected: int = 0
     orders_denied: int = 0
     cancels_sent: int = 0
+    orders_unknown: int = 0
+    """Posts whose outcome was unknown (timeout, lost response, 5xx): never re-sent."""
     intents: int = 0
     frame_to_order: LatencyRecorder = field(
         default_factory=lambda: LatencyRecorder("frame_to_order")
@@ -30,6 +32,8 @@ class EngineStats:
     """From handing an order to the gateway to its answer: the venue's round trip (the
     network and the venue's matching), apart from the engine's own frame_to_order."""
     rejections: dict[str, int] = field(default_factory=dict)
+    unknown_resolved: dict[str, int] = field(default_factory=dict)
+    """How UNKNOWN orders were resolved by hash (LIVE, FILLED, CANCELED, NOT_FOUND)."""
 
     def count_rejection(self, reason: str) -> None:
         self.rejections[reason] = self.rejections.get(reason, 0) + 1
