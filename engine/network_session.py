@@ -1,0 +1,640 @@
+"""A networked session: the engine against a venue over HTTP and WebSockets.
+
+The supervision tree (the in-process simulator's is in engine/session.py):
+
+    root (rest_for_one)
+      heartbeat       POST /v1/heartbeats; the venue cancels everything if they stop
+      portfolio       ledger writer: fills, confirmations, voids and settlements in
+      orders          supervisor of temporary OrderActors (never restarted)
+      order-manager   intents -> risk gate -> OrderActors (signed natively, REST)
+      user-channel    authenticated user WebSocket -> router; REST backfill on reconnect
+      strategies      one_for_one over StrategyActors
+      spot            spot board and its feeds (only when a spot strategy runs)
+      markets         one_for_one over MarketActors, started and stopped by the catalog
+      market-feed     sharded market WebSockets, watchdog, REST polling, health board
+      catalog         discovery events -> MarketActors started, feed (un)subscribed
+      discovery       Gamma: the next windows, their phases and retirement
+
+Consumers start before producers; a restart of a child restarts everything after it
+(so a restarted market supervisor is refilled by a restarted catalog and discovery).
+`paper` mode runs this against a venue server on loopback (its own child process, on
+an accelerated clock, or `--venue-url`); `live` mode against `endpoints` (production
+by default) with the credentials from `polyengine account`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import sys
+import tempfile
+import time
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import trio
+import trio.testing
+
+from actors.discovery import DiscoveryActor
+from actors.market import MarketActor
+from actors.market_feed import HealthBoard, MarketFeedActor
+from actors.order_manager import OrderManager
+from actors.portfolio import PortfolioActor
+from actors.spot_feed import (
+    BinanceSpotFeed,
+    ChainlinkReference,
+    CoinbaseTickerPoller,
+    SpotBoardActor,
+    spot_mailbox,
+)
+from actors.strategy import Strategy, StrategyActor, strategy_mailbox_key
+from actors.user_channel import UserChannelActor
+from actors.user_feed import UserEventRouter
+from engine._native import OrderSigner
+from engine.client.errors import VenueError
+from engine.client.gateway import NetworkGateway
+from engine.client.heartbeat import HeartbeatActor
+from engine.client.rest import RestClient
+from engine.clock import SessionClock
+from engine.config import Config, EndpointsConfig
+from engine.credentials import ApiCredentials, CredentialsError
+from engine.ledger import Ledger
+from engine.mailbox import Mailbox, Overflow
+from engine.messages import (
+    MarketDiscovered,
+    MarketInfo,
+    MarketInfoUpdated,
+    MarketPhaseChanged,
+    MarketRetired,
+)
+from engine.order_factory import OrderFactory, paper_signer
+from engine.registry import OrderRegistry
+from engine.report import SessionFacts, build_report, render_text
+from engine.risk import RiskGate
+from engine.session import seed_trio_scheduler
+from engine.shutdown import ImmediateExit, ShutdownController
+from engine.spot import SpotBoard
+from engine.stats import EngineStats
+from engine.strategies.latency import LatencySniper
+from engine.strategies.parity import ParityArbitrage
+from engine.strategies.spread_maker import SpreadMaker
+from engine.supervisor import ChildSpec, Supervisor, SupervisorEscalation
+from engine.supervisor import Strategy as SupervisionStrategy
+from engine.units import format_units
+from engine.venue_process import venue_command, venue_process
+
+log = logging.getLogger("polyengine.session")
+
+LEAD_S = 30.0
+"""The paper venue starts this long before its first window, so the engine connects,
+discovers and subscribes before the window opens."""
+
+DRAIN_S = 5.0
+"""Session seconds after the last resolution for the last reports to arrive."""
+
+MARKET_START_ATTEMPTS = 10
+MARKET_START_RETRY_S = 2.0
+
+CLOCK_SYNC_POLLS = 400
+"""GET /time calls allowed to catch the venue's second ticking over (see venue_clock)."""
+
+
+async def venue_clock(rest: RestClient) -> SessionClock:
+    """A session clock on the venue's time, to within one request.
+
+    GET /time gives whole seconds; reading it until it ticks over pins the moment it
+    changed, so the clock is set then rather than up to a second off. Against a venue
+    on another clock (an accelerated paper venue, or simply skew) every timestamp the
+    engine signs (L1, L2) and every window time it computes is then the venue's.
+    """
+    first = await rest.time()
+    for _ in range(CLOCK_SYNC_POLLS):
+        now = await rest.time()
+        if now != first:
+            return SessionClock.starting_at(float(now))
+    return SessionClock.starting_at(float(first))
+
+
+class _Trades:
+    """RestClient.trades in the shape the user channel's backfill asks for."""
+
+    def __init__(self, rest: RestClient) -> None:
+        self.rest = rest
+
+    async def trades(self, *, after: int | None) -> list[Any]:
+        return list(await self.rest.trades(after=after))
+
+
+@dataclass
+class NetworkSession:
+    """Everything one networked session builds, kept together for tests and the report."""
+
+    config: Config
+    clock: SessionClock
+    account: str
+    endpoints: EndpointsConfig
+    rest: RestClient
+    ledger: Ledger
+    stats: EngineStats
+    shutdown: ShutdownController
+    root: Supervisor
+    supervisors: dict[str, Supervisor]
+    manager: OrderManager
+    feed: MarketFeedActor
+    router: UserEventRouter
+    user_channel: UserChannelActor
+    heartbeat: HeartbeatActor
+    discovery: DiscoveryActor
+    catalog: MarketCatalog
+    markets: dict[str, MarketInfo]
+    windows_expected: int | None = None
+    """Own paper venue: the session ends once this many markets have settled."""
+    progress: list[str] = field(default_factory=list)
+
+
+class MarketCatalog:
+    """Discovery's events in; markets started, subscribed, updated and retired.
+
+    A discovered market gets a mailbox (kept across restarts), a MarketActor under the
+    markets supervisor, and its tokens on the market feed, in that order, so no frame
+    arrives for a market that is not there. A retired market leaves the feed, and its
+    actor stops once it has settled (its positions are then in the ledger).
+    """
+
+    def __init__(
+        self,
+        inbox: Mailbox[Any],
+        markets: dict[str, MarketInfo],
+        routes: dict[str, Mailbox[Any]],
+        market_sup: Supervisor,
+        feed: MarketFeedActor,
+        make_actor: Any,
+    ) -> None:
+        self.inbox = inbox
+        self.markets = markets
+        self.routes = routes
+        self.market_sup = market_sup
+        self.feed = feed
+        self.make_actor = make_actor
+        self.actors: dict[str, MarketActor] = {}
+        self.discovered = 0
+        self.retired = 0
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        # A restart (with the markets supervisor, rest_for_one) starts from an empty set.
+        self.actors.clear()
+        task_status.started()
+        while True:
+            message = await self.inbox.receive()
+            match message:
+                case MarketDiscovered(info=info):
+                    await self._add(info)
+                case MarketInfoUpdated(info=info):
+                    self.markets[info.condition_id] = info
+                case MarketRetired(condition_id=cid, token_ids=tokens):
+                    self.feed.unsubscribe(tokens)
+                    if self.actors.pop(cid, None) is not None:
+                        with contextlib.suppress(KeyError):
+                            await self.market_sup.stop_child(f"market:{cid}")
+                    self.retired += 1
+                case MarketPhaseChanged():
+                    pass  # the MarketActor keeps its own phase from the clock and frames
+
+    async def _add(self, info: MarketInfo) -> None:
+        cid = info.condition_id
+        if cid in self.actors:
+            return
+        self.markets[cid] = info
+        if cid not in self.routes:
+            self.routes[cid] = Mailbox(f"market:{info.slug}", 1024, Overflow.DROP_AND_RESYNC)
+        actor = self.make_actor(info, self.routes[cid])
+        for attempt in range(MARKET_START_ATTEMPTS):
+            try:
+                await self.market_sup.start_child(ChildSpec(f"market:{cid}", actor.run))
+                break
+            except (VenueError, httpx.HTTPError) as exc:
+                # A market listed ahead of its window may not have a book yet.
+                log.info("%s: not ready (%s); attempt %d", info.slug, exc, attempt + 1)
+                await trio.sleep(MARKET_START_RETRY_S)
+        else:
+            log.warning("%s: could not start its market actor; skipped", info.slug)
+            return
+        self.actors[cid] = actor
+        self.feed.subscribe({token: cid for token in info.token_ids})
+        self.discovered += 1
+        log.info("trading %s (%s)", info.slug, cid[:12])
+
+
+def _strategies(config: Config) -> list[Strategy]:
+    chosen: list[Strategy] = []
+    if config.strategies.parity.enabled:
+        chosen.append(ParityArbitrage(config.strategies.parity))
+    if config.strategies.maker.enabled:
+        chosen.append(SpreadMaker(config.strategies.maker))
+    if config.strategies.latency.enabled:
+        chosen.append(LatencySniper(config.strategies.latency))
+    return chosen
+
+
+def build_network_session(
+    config: Config,
+    clock: SessionClock,
+    rest: RestClient,
+    credentials: ApiCredentials,
+    signer: OrderSigner,
+    endpoints: EndpointsConfig,
+    *,
+    initial_cash: int,
+    windows_expected: int | None = None,
+) -> NetworkSession:
+    """Wire the networked tree (nothing runs yet); `rest` must be open and authenticated."""
+    seed = config.venue.seed
+    gateway = NetworkGateway(rest)
+    stats = EngineStats()
+    ledger = Ledger(initial_cash=initial_cash)
+    shutdown = ShutdownController()
+    registry = OrderRegistry()
+    markets: dict[str, MarketInfo] = {}
+    strategies = _strategies(config)
+
+    # Mailboxes: owned here, by the tree, so restarts keep them. Each names its policy.
+    portfolio_box: Mailbox[Any] = Mailbox("portfolio", 4096, Overflow.BLOCK)
+    manager_box: Mailbox[Any] = Mailbox("order-manager", 4096, Overflow.BLOCK)
+    strategy_boxes: dict[str, Mailbox[Any]] = {
+        s.name: Mailbox(f"strategy:{s.name}", 256, Overflow.CONFLATE, key=strategy_mailbox_key)
+        for s in strategies
+    }
+    routes: dict[str, Mailbox[Any]] = {}
+    discovery_box: Mailbox[Any] = Mailbox("discovery", 1024, Overflow.BLOCK)
+
+    heartbeat = HeartbeatActor(
+        rest,
+        interval_s=config.client.heartbeat_interval_s,
+        timeout_s=config.client.heartbeat_timeout_s,
+        on_lost=lambda: stats.count_rejection("heartbeat lost: the venue cancelled all orders"),
+    )
+    orders = Supervisor("orders", strategy=SupervisionStrategy.ONE_FOR_ONE)
+    manager = OrderManager(
+        manager_box,
+        orders,
+        registry,
+        gateway,
+        OrderFactory(signer, credentials.api_key, clock, seed),
+        markets,
+        RiskGate(config.risk),
+        stats,
+        initial_cash,
+        shutdown.stopping,
+    )
+    portfolio = PortfolioActor(ledger, portfolio_box, markets, strategy_boxes, manager_box)
+    router = UserEventRouter(
+        registry, markets, portfolio_box, stats, dedupe_capacity=config.user_feed.dedupe_capacity
+    )
+    user_channel = UserChannelActor(
+        endpoints.ws_user,
+        credentials,
+        router,
+        _Trades(rest),
+        config.user_feed,
+        seed=seed,
+        start_after=int(clock.now_s()) - 60,
+    )
+    strategy_sup = Supervisor(
+        "strategies",
+        [
+            ChildSpec(
+                f"strategy:{s.name}",
+                StrategyActor(s, strategy_boxes[s.name], manager_box, shutdown.stopping, stats).run,
+            )
+            for s in strategies
+        ],
+    )
+    board = HealthBoard()
+    feed = MarketFeedActor(
+        endpoints.ws_market, routes, stats, config.market_feed, board=board, books=gateway
+    )
+
+    def make_market_actor(info: MarketInfo, mailbox: Mailbox[Any]) -> MarketActor:
+        return MarketActor(
+            info,
+            mailbox,
+            list(strategy_boxes.values()),
+            portfolio_box,
+            gateway,
+            clock,
+            stats,
+            market_data=config.market_data,
+            health_board=board,
+        )
+
+    market_sup = Supervisor("markets", [])
+    catalog = MarketCatalog(discovery_box, markets, routes, market_sup, feed, make_market_actor)
+    discovery = DiscoveryActor(config.discovery, endpoints.gamma, clock, discovery_box, seed=seed)
+
+    children = [
+        ChildSpec("heartbeat", heartbeat.run),
+        ChildSpec("portfolio", portfolio.run),
+        ChildSpec("orders", orders.run),
+        ChildSpec("order-manager", manager.run),
+        ChildSpec("user-channel", user_channel.run),
+        ChildSpec("strategies", strategy_sup.run),
+    ]
+    supervisors = [orders, strategy_sup, market_sup]
+    spot_aware = [strategy_boxes[s.name] for s in strategies if hasattr(s, "on_spot")]
+    if spot_aware:
+        spot_box = spot_mailbox()
+        spot = Supervisor(
+            "spot",
+            [
+                ChildSpec(
+                    "spot-board",
+                    SpotBoardActor(
+                        SpotBoard.from_config(config.spot),
+                        spot_box,
+                        spot_aware,
+                        clock,
+                        config.spot.check_s,
+                    ).run,
+                ),
+                ChildSpec(
+                    "spot:binance",
+                    BinanceSpotFeed(endpoints, config.spot, spot_box, clock, seed).run,
+                ),
+                ChildSpec(
+                    "spot:coinbase",
+                    CoinbaseTickerPoller(endpoints, config.spot, spot_box, clock, seed).run,
+                ),
+                ChildSpec(
+                    "spot:chainlink",
+                    ChainlinkReference(endpoints, config.spot, spot_box, clock, seed).run,
+                ),
+            ],
+        )
+        children.append(ChildSpec("spot", spot.run))
+        supervisors.append(spot)
+    children += [
+        ChildSpec("markets", market_sup.run),
+        ChildSpec("market-feed", feed.run),
+        ChildSpec("catalog", catalog.run),
+        ChildSpec("discovery", discovery.run),
+    ]
+    root = Supervisor("root", children, strategy=SupervisionStrategy.REST_FOR_ONE)
+
+    async def cancel_open_orders() -> None:
+        await manager.cancel_everything()
+
+    shutdown.add_hook("cancel all open orders", cancel_open_orders)
+    return NetworkSession(
+        config, clock, credentials.address, endpoints, rest, ledger, stats, shutdown, root,
+        {s.name: s for s in (root, *supervisors)}, manager, feed, router, user_channel,
+        heartbeat, discovery, catalog, markets, windows_expected,
+    )  # fmt: skip
+
+
+async def _progress(session: NetworkSession, echo: bool) -> None:
+    every = session.config.run.progress_every_s
+    while True:
+        await trio.sleep(every)
+        now = session.clock.now_s()
+        by: dict[str, int] = {}
+        for f in session.ledger.fills:
+            by[f.strategy] = by.get(f.strategy, 0) + 1
+        live = [m.slug for m in session.markets.values() if m.start_ts <= now < m.end_ts]
+        line = (
+            f"[{time.strftime('%H:%M:%S', time.gmtime(now))} UTC] {live[0] if live else '-':<26} "
+            f"frames {session.stats.frames:>6}  orders {session.stats.orders_sent:>5}  "
+            f"fills {len(session.ledger.fills):>4} {by}  cash ${format_units(session.ledger.cash)}"
+        )
+        session.progress.append(line)
+        if echo:
+            print(line, flush=True)
+
+
+async def _end_when_done(session: NetworkSession) -> None:
+    """Stop after `run.duration_s`, or once every window of the own venue has settled."""
+    duration = session.config.run.duration_s
+    expected = session.windows_expected
+    with trio.move_on_after(duration if duration is not None else float("inf")):
+        while expected is None or len(session.ledger.settlements) < expected:
+            await trio.sleep(1.0)
+        await trio.sleep(DRAIN_S)
+        await session.shutdown.request_shutdown("all windows resolved")
+        return
+    await session.shutdown.request_shutdown(f"duration {duration:g} s reached")
+
+
+async def _supervise_root(
+    session: NetworkSession, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+) -> None:
+    try:
+        await session.root.run(task_status=task_status)
+    except* SupervisorEscalation:
+        await session.shutdown.request_shutdown("root supervisor escalated")
+        raise
+
+
+async def run_network(session: NetworkSession, *, echo: bool = False, header: str = "") -> None:
+    """Run the tree until the session ends or a signal stops it (then cancel orders)."""
+    async with trio.open_nursery() as nursery:
+        await nursery.start(session.shutdown.watch_signals, nursery.cancel_scope)
+        if echo and header:
+            print(header, flush=True)
+        await nursery.start(_supervise_root, session)
+        nursery.start_soon(_progress, session, echo)
+        nursery.start_soon(_end_when_done, session)
+
+
+class SessionSetupError(RuntimeError):
+    """A session that cannot start (no key, no credentials, venue down): one line."""
+
+
+def _live_signer(config: Config) -> OrderSigner:
+    name = config.run.private_key_env
+    text = os.environ.get(name, "").strip()
+    if not text:
+        raise SessionSetupError(f"live mode needs the signing key in ${name}")
+    try:
+        return OrderSigner(
+            bytes.fromhex(text.removeprefix("0x")),
+            signature_type=config.client.signature_type,
+        )
+    except ValueError:
+        raise SessionSetupError(f"${name} is not a 32-byte hex private key") from None
+
+
+async def _open_session(
+    config: Config, stack: AsyncExitStack, rate: float, own_venue: bool
+) -> tuple[NetworkSession, Path | None]:
+    """Start the venue (own paper venue), sync the clock, authenticate, build the tree."""
+    mode = config.run.mode
+    seed = config.venue.seed
+    venue_log: Path | None = None
+    if own_venue:
+        workdir = Path(tempfile.mkdtemp(prefix="polyengine-paper-"))
+        ledger_path = workdir / "venue-ledger.json"
+        venue_log = workdir / "venue.log"
+        start_ts = config.venue.start_ts
+        command = venue_command(
+            seed=seed,
+            windows=config.venue.windows,
+            start_ts=start_ts,
+            clock_start=start_ts - LEAD_S,
+            clock_rate=rate,
+            initial_balance=str(config.venue.initial_balance),
+            book_model=config.venue.book_model.replace("_", "-"),
+            ledger_path=ledger_path,
+            extra=("--faults", config.venue.faults) if config.venue.faults else (),
+        )
+        venue = await stack.enter_async_context(venue_process(command, ledger_path, venue_log))
+        endpoints = EndpointsConfig.from_venue_url(venue.base_url)
+    elif mode == "paper":
+        assert config.run.venue_url is not None
+        endpoints = EndpointsConfig.from_venue_url(config.run.venue_url)
+    else:
+        endpoints = config.endpoints
+    async with RestClient(endpoints.clob, None, config.client, seed=seed) as public:
+        try:
+            clock = await venue_clock(public)
+        except (VenueError, httpx.HTTPError) as exc:
+            raise SessionSetupError(f"cannot reach the venue at {endpoints.clob}: {exc}") from None
+        if mode == "paper":
+            signer = paper_signer(seed)
+            public._wallclock = clock.now_s  # L1 timestamps on the venue's clock
+            credentials = await public.create_or_derive_credentials(signer)
+        else:
+            signer = _live_signer(config)
+            try:
+                credentials = ApiCredentials.load(config.run.credentials_file.expanduser())
+            except CredentialsError as exc:
+                raise SessionSetupError(str(exc)) from None
+            if credentials.address.lower() != signer.address.lower():
+                raise SessionSetupError(
+                    f"the credentials are for {credentials.address}, the key is {signer.address}"
+                )
+    rest = await stack.enter_async_context(
+        RestClient(endpoints.clob, credentials, config.client, seed=seed, wallclock=clock.now_s)
+    )
+    initial_cash = await rest.balance_allowance("COLLATERAL")
+    session = build_network_session(
+        config, clock, rest, credentials, signer, endpoints,
+        initial_cash=initial_cash,
+        windows_expected=config.venue.windows if own_venue else None,
+    )  # fmt: skip
+    return session, venue_log
+
+
+def network_report(session: NetworkSession, venue_cash: int | None, wall_s: float) -> dict[str, Any]:
+    """The session report, plus what a networked run adds: the wallet, each fill's venue
+    status, positions, how the connections fared."""
+    facts = SessionFacts(
+        seed=session.config.venue.seed,
+        windows=len(session.ledger.settlements),
+        simulated_s=session.clock.now_s() - session.started_s,
+        wall_s=wall_s,
+        venue_cash=venue_cash,
+        shutdown_reason=session.shutdown.shutdown_reason or "stopped",
+    )
+    report = build_report(session.ledger, session.stats, session.markets, facts)
+    report["mode"] = session.config.run.mode
+    report["wallet"] = session.account
+    report["venue_url"] = session.endpoints.clob
+    report["positions"] = session.ledger.position_report()
+    report["connections"] = {
+        "market_feed": {
+            "watchdog_trips": session.feed.watchdog_trips,
+            "dead_sockets": session.feed.dead_sockets,
+            "polled_books": session.feed.polled_books,
+        },
+        "user_channel": {
+            "connects": session.user_channel.connects,
+            "fills_booked": session.router.fills_booked,
+            "fills_confirmed": session.router.fills_confirmed,
+            "fills_voided": session.router.fills_voided,
+            "backfill_bookings": session.router.backfill_bookings,
+        },
+        "heartbeats": {"sent": session.heartbeat.sent, "losses": session.heartbeat.losses},
+        "orders_unknown": session.stats.orders_unknown,
+        "unknown_resolved": dict(session.stats.unknown_resolved),
+        "client_retries": session.rest.retried,
+    }
+    return report
+
+
+def run_network_session(config: Config, report_json: Path | None) -> int:
+    """`polyengine run --mode paper|live`: run, print the report, exit status."""
+    mode = config.run.mode
+    own_venue = mode == "paper" and config.run.venue_url is None
+    rate = config.clock.rate_for(mode, own_venue)
+    if rate <= 0:
+        print("polyengine: config error: clock.rate: a networked session needs a rate above 0")
+        return 2
+    if mode == "live" and rate != 1.0:
+        print("polyengine: config error: clock.rate: live mode runs on the real clock (1)")
+        return 2
+    echo = config.run.progress
+    started = time.perf_counter()
+    report: dict[str, Any] = {}
+    failures: list[str] = []
+
+    async def main() -> None:
+        async with AsyncExitStack() as stack:
+            try:
+                session, _ = await _open_session(config, stack, rate, own_venue)
+            except SessionSetupError as exc:
+                failures.append(str(exc))
+                return
+            where = "its own venue" if own_venue else session.endpoints.clob
+            header = (
+                f"polyengine: {mode} session against {where}, wallet {session.account}, "
+                f"seed {config.venue.seed}, clock x{rate:g}"
+            )
+            try:
+                await run_network(session, echo=echo, header=header)
+            finally:
+                with trio.CancelScope(shield=True), trio.move_on_after(30):
+                    venue_cash: int | None = None
+                    try:
+                        venue_cash = await session.rest.balance_allowance("COLLATERAL")
+                    except VenueError as exc:
+                        log.warning("could not read the venue's balance: %s", exc)
+                    report.update(network_report(session, venue_cash, time.perf_counter() - started))
+
+    immediate: list[ImmediateExit] = []
+    escalations: list[SupervisorEscalation] = []
+    seed_trio_scheduler(config.venue.seed)
+    clock = None if rate == 1.0 else trio.testing.MockClock(rate=rate)
+    try:
+        trio.run(main, clock=clock)
+    except* SupervisorEscalation as group:
+        escalations.extend(e for e in group.exceptions if isinstance(e, SupervisorEscalation))
+    except* ImmediateExit as group:
+        immediate.extend(e for e in group.exceptions if isinstance(e, ImmediateExit))
+    except* KeyboardInterrupt:
+        immediate.append(ImmediateExit(signal.SIGINT))
+    if immediate:
+        print("polyengine: stopped at once (second signal)", file=sys.stderr)
+        return immediate[0].exit_code
+    if failures:
+        print(f"polyengine: {failures[0]}", file=sys.stderr)
+        return 1
+    print(render_text(report))
+    if report_json is not None:
+        report_json.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+        print(f"report written to {report_json}")
+    if escalations:
+        print(
+            f"polyengine: the supervision tree gave up: {escalations[0]}; "
+            "every open order was cancelled",
+            file=sys.stderr,
+        )
+        return 1
+    if not report["ledger_identity"]["holds"] or report["venue_cash_matches"] is False:
+        print("polyengine: the ledger does not reconcile (see the report)", file=sys.stderr)
+        return 1
+    return 0
