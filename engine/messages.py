@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from engine.fees import FeeSchedule
+from engine.health import Health
 from engine.units import OrderType, Side
 
 # --- market data: feed -> market -> strategies -------------------------------------
@@ -223,3 +224,33 @@ class CashUpdate:
 
 
 # --- live connectivity (issue 5): each component appends its messages in its own section
+
+
+# --- user channel (issue 5) ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FillConfirmed:
+    """A booked fill's trade reached CONFIRMED: the fill is final."""
+
+    ts_ns: int
+    trade_id: str
+    order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FillVoided:
+    """A booked fill's trade FAILED: the ledger reverses it exactly."""
+
+    ts_ns: int
+    trade_id: str
+    order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserChannelHealth:
+    """The user channel's health changed (only RUNNING means no fill can be missing)."""
+
+    ts_ns: int
+    health: Health
+    reason: str
