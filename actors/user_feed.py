@@ -67,7 +67,10 @@ class UserEventRouter:
         self.fills_confirmed = 0
         self.fills_voided = 0
         self.backfilled_trades = 0
+        self.backfill_bookings = 0
+        """Fills first booked from a REST backfill: what the socket alone had missed."""
         self._lock = trio.Lock()
+        self._backfilling = False
 
     async def on_frame(self, raw: bytes | str) -> None:
         """One user-channel frame: an event object or an array of them. A malformed frame
@@ -94,9 +97,13 @@ class UserEventRouter:
         """Trades from REST /data/trades (the venue's Trade objects), oldest first: the
         same handling as live trade events, so overlap with the socket is harmless."""
         async with self._lock:
-            for trade in trades:
-                self.backfilled_trades += 1
-                await self._guarded(self._on_trade, trade)
+            self._backfilling = True
+            try:
+                for trade in trades:
+                    self.backfilled_trades += 1
+                    await self._guarded(self._on_trade, trade)
+            finally:
+                self._backfilling = False
 
     def backfill_after(self, lookback_s: int) -> int | None:
         """Where a backfill must start so that nothing still in motion is missed."""
@@ -130,6 +137,7 @@ class UserEventRouter:
         if action is TradeAction.BOOK or action is TradeAction.BOOK_FINAL:
             for fill in fills:
                 self.fills_booked += 1
+                self.backfill_bookings += self._backfilling
                 await self.fills_out.send(fill)
                 mailbox = self.registry.mailboxes.get(fill.order_id)
                 if mailbox is not None:
