@@ -3,7 +3,9 @@
 `UserEventRouter` is the channel's logic, whatever carries the events: the simulator's
 in-process stream (`UserFeedActor`), the venue's socket (actors/user_channel.py) or a
 REST backfill of trades after a reconnect. Everything goes through one lock, so a
-backfill and the live socket never interleave halfway through a trade.
+backfill and the live socket never interleave halfway through a trade, and a frame or a
+backfill batch, once started, is handled whole even if its carrier is cancelled (a
+dropped socket, a watchdog): a trade marked as booked has always been sent on.
 
 A trade names the taker order and every maker leg. Each leg that is ours becomes one
 Fill (attributed through the order registry, so late fills of finished orders still
@@ -82,16 +84,20 @@ class UserEventRouter:
             log.warning("skipped a user frame that is not JSON: %.60r", raw)
             return
         async with self._lock:
-            for event in payload if isinstance(payload, list) else [payload]:
-                if not isinstance(event, dict):
-                    self.stats.malformed_frames += 1
-                    continue
-                self.stats.user_events += 1
-                kind = event.get("event_type")
-                if kind == "trade":
-                    await self._guarded(self._on_trade, event)
-                elif kind == "order":
-                    await self._guarded(self._on_order, event)
+            with trio.CancelScope(shield=True):
+                await self._on_events(payload if isinstance(payload, list) else [payload])
+
+    async def _on_events(self, events: list[Any]) -> None:
+        for event in events:
+            if not isinstance(event, dict):
+                self.stats.malformed_frames += 1
+                continue
+            self.stats.user_events += 1
+            kind = event.get("event_type")
+            if kind == "trade":
+                await self._guarded(self._on_trade, event)
+            elif kind == "order":
+                await self._guarded(self._on_order, event)
 
     async def on_rest_trades(self, trades: Iterable[Mapping[str, Any]]) -> None:
         """Trades from REST /data/trades (the venue's Trade objects), oldest first: the
@@ -99,9 +105,10 @@ class UserEventRouter:
         async with self._lock:
             self._backfilling = True
             try:
-                for trade in trades:
-                    self.backfilled_trades += 1
-                    await self._guarded(self._on_trade, trade)
+                with trio.CancelScope(shield=True):
+                    for trade in trades:
+                        self.backfilled_trades += 1
+                        await self._guarded(self._on_trade, trade)
             finally:
                 self._backfilling = False
 

@@ -22,12 +22,12 @@ OURS, THEIRS = "0x" + "aa" * 32, "0x" + "bb" * 32
 INFO = MarketInfo(CID, "m", (UP, DOWN), ("Up", "Down"), 10_000, 5_000_000, NO_FEES, 0, 900)
 
 
-def setup() -> tuple[UserEventRouter, Mailbox[Any], Mailbox[Any]]:
+def setup(capacity: int = 64) -> tuple[UserEventRouter, Mailbox[Any], Mailbox[Any]]:
     registry = OrderRegistry()
     spec = OrderSpec(OURS, UP, Side.BUY, 400_000, 10_000_000, OrderType.GTC, False, b"")
     order_box: Mailbox[Any] = Mailbox("order", 64, Overflow.BLOCK)
     registry.register(OrderMeta(spec, "s", CID, "bid"), order_box)
-    out: Mailbox[Any] = Mailbox("portfolio", 64, Overflow.BLOCK)
+    out: Mailbox[Any] = Mailbox("portfolio", capacity, Overflow.BLOCK)
     return UserEventRouter(registry, {CID: INFO}, out, EngineStats()), out, order_box
 
 
@@ -127,3 +127,25 @@ async def test_order_events_go_to_their_order_by_id() -> None:
         assert isinstance(report, OrderReport)
         assert (report.order_id, report.kind, report.size_matched) == (OURS, "UPDATE", 4_000_000)
         assert router.stats.unknown_order_events == 1
+
+
+async def test_a_frame_cancelled_halfway_is_still_handled_whole() -> None:
+    """A dropped socket cancels its reader; a trade already decided must still be sent,
+    or the dedupe would skip it forever."""
+    with trio.fail_after(5):
+        router, out, _ = setup(capacity=1)
+        out.send_nowait("backlog")  # the portfolio is behind: the send will wait
+        scope = trio.CancelScope()
+
+        async def read() -> None:
+            with scope:
+                await router.on_frame(ws_event("CONFIRMED"))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(read)
+            await trio.sleep(0.05)
+            scope.cancel()
+            await trio.sleep(0.05)
+            received = [await out.receive() for _ in range(3)]
+        assert received[0] == "backlog"
+        assert [type(m) for m in received[1:]] == [Fill, FillConfirmed]
