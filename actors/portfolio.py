@@ -1,4 +1,8 @@
-"""PortfolioActor: the only writer of the ledger; fills and settlements in, positions out."""
+"""PortfolioActor: the only writer of the ledger; fills and settlements in, positions out.
+
+Fills arrive provisional (MATCHED); FillConfirmed makes one final, FillVoided reverses it
+(its trade FAILED) and publishes the corrected position and cash.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,21 @@ from typing import Any
 
 import trio
 
-from engine.ledger import Ledger
+from engine.ledger import Ledger, LedgerError
 from engine.mailbox import Mailbox, Resync
-from engine.messages import CashUpdate, Fill, MarketInfo, MarketSettled, PositionUpdate
+from engine.messages import (
+    CashUpdate,
+    Fill,
+    FillConfirmed,
+    FillVoided,
+    MarketInfo,
+    MarketSettled,
+    PositionUpdate,
+)
 
 log = logging.getLogger("polyengine.portfolio")
 
-PortfolioInput = Fill | MarketSettled
+PortfolioInput = Fill | FillConfirmed | FillVoided | MarketSettled
 
 
 class PortfolioActor:
@@ -32,6 +44,8 @@ class PortfolioActor:
         self.markets = markets
         self.strategy_mailboxes = strategy_mailboxes
         self.cash_out = cash_out
+        self.void_errors = 0
+        """Voids the ledger refused (the voided shares were already sold): logged, kept."""
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
@@ -41,6 +55,24 @@ class PortfolioActor:
                 case Fill():
                     if self.ledger.apply_fill(message):
                         self._publish_position(message.strategy, message.condition_id)
+                        await self.cash_out.send(
+                            CashUpdate(time.perf_counter_ns(), self.ledger.cash)
+                        )
+                case FillConfirmed():
+                    self.ledger.confirm(message.trade_id, message.order_id)
+                case FillVoided():
+                    try:
+                        voided = self.ledger.void(message.trade_id, message.order_id)
+                    except LedgerError as exc:
+                        self.void_errors += 1
+                        log.error("a failed trade could not be reversed: %s", exc)
+                        continue
+                    if voided is not None:
+                        log.warning(
+                            "trade %s failed: reversed %s %s of %s",
+                            voided.trade_id, voided.side.name, voided.size, voided.order_id[:12],
+                        )  # fmt: skip
+                        self._publish_position(voided.strategy, voided.condition_id)
                         await self.cash_out.send(
                             CashUpdate(time.perf_counter_ns(), self.ledger.cash)
                         )

@@ -306,6 +306,46 @@ class MarketFeedConfig(_Model):
 class UserFeedConfig(_Model):
     """The user channel (actors/user_channel.py)."""
 
+    ping_s: float = Field(default=10.0, gt=0, le=60, description="text PING every this often")
+    watchdog_s: float = Field(
+        default=30.0, gt=0, description="no frame at all (not even PONG) this long: reconnect"
+    )
+    connect_timeout_s: float = Field(default=10.0, gt=0, description="WebSocket handshake limit")
+    backoff_initial_s: float = Field(default=0.5, gt=0, description="first reconnect delay")
+    backoff_max_s: float = Field(default=30.0, gt=0, description="longest reconnect delay")
+    backoff_multiplier: float = Field(default=2.0, ge=1, le=10)
+    backoff_jitter: float = Field(
+        default=0.2, ge=0, lt=1, description="each delay is scaled by 1 +/- this, seeded"
+    )
+    dedupe_capacity: int = Field(
+        default=100_000, ge=1_000, le=10_000_000, description="trades remembered for dedupe"
+    )
+    backfill_lookback_s: int = Field(
+        default=60,
+        ge=0,
+        le=86_400,
+        description="REST backfill starts this long before the oldest unsettled trade",
+    )
+    message_queue_size: int = Field(
+        default=256, ge=1, le=65_536, description="frames buffered between socket and router"
+    )
+
+    @field_validator("watchdog_s")
+    @classmethod
+    def _watchdog_outlasts_pings(cls, value: float, info: Any) -> float:
+        ping = info.data.get("ping_s")
+        if ping is not None and value <= ping:
+            raise ValueError("must be longer than ping_s (a PONG resets the watchdog)")
+        return value
+
+    @field_validator("backoff_max_s")
+    @classmethod
+    def _max_after_initial(cls, value: float, info: Any) -> float:
+        initial = info.data.get("backoff_initial_s")
+        if initial is not None and value < initial:
+            raise ValueError("must be at least backoff_initial_s")
+        return value
+
 
 class SpotConfig(_Model):
     """Spot price feeds (actors/spot_feed.py) and their staleness rules (engine/spot.py).

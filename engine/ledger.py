@@ -8,12 +8,18 @@ rest removes what is left: no rounding residue can accumulate, and the identity
 
 holds to the micro-USDC at every moment (`check_identity`). Positions are held per
 (strategy, token), so PnL can be reported per strategy and per market.
+
+A fill is provisional until its trade is CONFIRMED (`confirm`); a FAILED trade is voided
+(`void`): the ledger becomes exactly the ledger of the other fills, as if the voided one
+had never been booked. Voiding replays the remaining history, because a later sale's
+realized PnL depends on the cost basis the voided fill helped form.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from engine.messages import Fill
 from engine.units import UNIT, Side, notional
@@ -61,6 +67,19 @@ class SettlementResult:
     pnl: int
 
 
+FillStatus = Literal["MATCHED", "CONFIRMED", "FAILED"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Settlement:
+    """A settle() call as recorded for replay."""
+
+    condition_id: str
+    token_ids: tuple[str, str]
+    payout_per_share: tuple[int, int]
+    winner: int | None
+
+
 @dataclass
 class Ledger:
     initial_cash: int
@@ -74,8 +93,14 @@ class Ledger:
     by_market: dict[str, Attribution] = field(default_factory=dict)
     settlements: list[SettlementResult] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
+    voided: list[Fill] = field(default_factory=list)
+    """Fills booked and then reversed because their trade FAILED, in void order."""
+    confirmed: set[tuple[str, str]] = field(default_factory=set)
+    """(trade id, order id) of booked fills whose trade is CONFIRMED."""
     _seen: set[tuple[str, str]] = field(default_factory=set)
     _token_market: dict[str, str] = field(default_factory=dict)
+    _booked: dict[tuple[str, str], Fill] = field(default_factory=dict)
+    _history: list[Fill | _Settlement] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.cash = self.initial_cash
@@ -111,6 +136,8 @@ class Ledger:
         self.fees += fill.fee
         self.realized_pnl += realized
         self._seen.add(key)
+        self._booked[key] = fill
+        self._history.append(fill)
         self._token_market[fill.token_id] = fill.condition_id
         self.fills.append(fill)
         for totals in (
@@ -150,7 +177,60 @@ class Ledger:
         self.settlement_pnl += pnl_total
         result = SettlementResult(condition_id, winner, payout_total, pnl_total)
         self.settlements.append(result)
+        self._history.append(_Settlement(condition_id, token_ids, payout_per_share, winner))
         return result
+
+    def confirm(self, trade_id: str, order_id: str) -> bool:
+        """Mark a booked fill final. False (nothing changes) if it is not booked."""
+        key = (trade_id, order_id)
+        if key not in self._booked:
+            return False
+        self.confirmed.add(key)
+        return True
+
+    def void(self, trade_id: str, order_id: str) -> Fill | None:
+        """Reverse a booked fill exactly; returns it, or None (nothing changes) when it is
+        unknown or already voided. A voided fill is never booked again.
+
+        Raises LedgerError, changing nothing, if the rest of the history cannot stand
+        without it (shares it bought were since sold)."""
+        key = (trade_id, order_id)
+        fill = self._booked.get(key)
+        if fill is None:
+            return None
+        rebuilt = Ledger(initial_cash=self.initial_cash)
+        for event in self._history:
+            if event is fill:
+                continue
+            if isinstance(event, _Settlement):
+                rebuilt.settle(
+                    event.condition_id, event.token_ids, event.payout_per_share, event.winner
+                )
+            else:
+                try:
+                    rebuilt.apply_fill(event)
+                except LedgerError as exc:
+                    raise LedgerError(f"cannot void {trade_id}: {exc}") from None
+        for name in (
+            "cash", "fees", "realized_pnl", "settlement_pnl", "settlement_payout", "positions",
+            "by_strategy", "by_market", "settlements", "fills", "_token_market", "_history",
+        ):  # fmt: skip
+            setattr(self, name, getattr(rebuilt, name))
+        del self._booked[key]
+        self.confirmed.discard(key)
+        self.voided.append(fill)
+        return fill
+
+    def status(self, trade_id: str, order_id: str) -> FillStatus | None:
+        """Where a fill stands: MATCHED (provisional), CONFIRMED, FAILED, or None."""
+        key = (trade_id, order_id)
+        if key in self.confirmed:
+            return "CONFIRMED"
+        if key in self._booked:
+            return "MATCHED"
+        if key in self._seen:
+            return "FAILED"
+        return None
 
     @property
     def open_cost(self) -> int:

@@ -286,3 +286,33 @@ class SpotView:
             if start == window_start:
                 return price
         return None
+
+
+# --- user channel (issue 5) ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FillConfirmed:
+    """A booked fill's trade reached CONFIRMED: the fill is final."""
+
+    ts_ns: int
+    trade_id: str
+    order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FillVoided:
+    """A booked fill's trade FAILED: the ledger reverses it exactly."""
+
+    ts_ns: int
+    trade_id: str
+    order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserChannelHealth:
+    """The user channel's health changed (only RUNNING means no fill can be missing)."""
+
+    ts_ns: int
+    health: Health
+    reason: str

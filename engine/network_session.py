@@ -40,10 +40,10 @@ import httpx
 import orjson
 import trio
 import trio.testing
-
 from actors.discovery import DiscoveryActor
-from actors.market import MarketActor
 from actors.market_feed import HealthBoard, MarketFeedActor
+
+from actors.market import MarketActor
 from actors.order_manager import OrderManager
 from actors.portfolio import PortfolioActor
 from actors.spot_feed import (
@@ -155,6 +155,8 @@ class NetworkSession:
     markets: dict[str, MarketInfo]
     windows_expected: int | None = None
     """Own paper venue: the session ends once this many markets have settled."""
+    started_s: float = 0.0
+    """Session time when it was built (for the report's simulated seconds)."""
     progress: list[str] = field(default_factory=list)
 
 
@@ -393,7 +395,7 @@ def build_network_session(
     return NetworkSession(
         config, clock, credentials.address, endpoints, rest, ledger, stats, shutdown, root,
         {s.name: s for s in (root, *supervisors)}, manager, feed, router, user_channel,
-        heartbeat, discovery, catalog, markets, windows_expected,
+        heartbeat, discovery, catalog, markets, windows_expected, clock.now_s(),
     )  # fmt: skip
 
 
@@ -529,7 +531,9 @@ async def _open_session(
     return session, venue_log
 
 
-def network_report(session: NetworkSession, venue_cash: int | None, wall_s: float) -> dict[str, Any]:
+def network_report(
+    session: NetworkSession, venue_cash: int | None, wall_s: float
+) -> dict[str, Any]:
     """The session report, plus what a networked run adds: the wallet, each fill's venue
     status, positions, how the connections fared."""
     facts = SessionFacts(
@@ -544,7 +548,18 @@ def network_report(session: NetworkSession, venue_cash: int | None, wall_s: floa
     report["mode"] = session.config.run.mode
     report["wallet"] = session.account
     report["venue_url"] = session.endpoints.clob
-    report["positions"] = session.ledger.position_report()
+    ledger = session.ledger
+    for fill in report["fills"]:
+        fill["status"] = ledger.status(fill["trade_id"], fill["order_id"])
+    report["voided_fills"] = [
+        {"trade_id": f.trade_id, "order_id": f.order_id, "size": f.size, "price": f.price}
+        for f in ledger.voided
+    ]
+    report["positions"] = [
+        {"strategy": strategy, "token_id": token, "size": p.size, "cost": p.cost}
+        for (strategy, token), p in sorted(ledger.positions.items())
+        if p.size
+    ]
     report["connections"] = {
         "market_feed": {
             "watchdog_trips": session.feed.watchdog_trips,
@@ -603,7 +618,9 @@ def run_network_session(config: Config, report_json: Path | None) -> int:
                         venue_cash = await session.rest.balance_allowance("COLLATERAL")
                     except VenueError as exc:
                         log.warning("could not read the venue's balance: %s", exc)
-                    report.update(network_report(session, venue_cash, time.perf_counter() - started))
+                    report.update(
+                        network_report(session, venue_cash, time.perf_counter() - started)
+                    )
 
     immediate: list[ImmediateExit] = []
     escalations: list[SupervisorEscalation] = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -123,3 +125,132 @@ def test_cash_reconciles_exactly_after_any_sequence_and_settlement(
     assert ledger.cash == (
         ledger.initial_cash + ledger.realized_pnl - ledger.fees + ledger.settlement_pnl
     )
+
+
+# Voids: a FAILED trade's fill is reversed exactly.
+
+
+def view(ledger: Ledger) -> dict[str, object]:
+    """Everything a ledger reports (a copy), with empty entries (left by a reversal) dropped."""
+    return copy.deepcopy(
+        {
+            "cash": ledger.cash,
+            "fees": ledger.fees,
+            "realized_pnl": ledger.realized_pnl,
+            "settlement_pnl": ledger.settlement_pnl,
+            "settlement_payout": ledger.settlement_payout,
+            "positions": {
+                k: (p.size, p.cost) for k, p in ledger.positions.items() if p.size or p.cost
+            },
+            "by_strategy": {k: a for k, a in ledger.by_strategy.items() if a != type(a)()},
+            "by_market": {k: a for k, a in ledger.by_market.items() if a != type(a)()},
+            "settlements": ledger.settlements,
+            "fills": ledger.fills,
+        }
+    )
+
+
+def test_voiding_a_fill_restores_cash_fees_position_and_pnl() -> None:
+    ledger = Ledger(initial_cash=100 * UNIT)
+    ledger.apply_fill(fill("t1", Side.BUY, 400_000, 10 * UNIT, fee=16_800))
+    before = view(ledger)
+    ledger.apply_fill(fill("t2", Side.SELL, 550_000, 4 * UNIT, fee=9_000))
+    voided = ledger.void("t2", "o")
+    assert voided is not None and voided.trade_id == "t2"
+    assert view(ledger) == before
+    assert ledger.voided == [voided]
+    assert ledger.status("t2", "o") == "FAILED"
+    ledger.check_identity()
+
+
+def test_voiding_an_unknown_or_already_voided_fill_changes_nothing() -> None:
+    ledger = Ledger(initial_cash=100 * UNIT)
+    ledger.apply_fill(fill("t1", Side.BUY, 400_000, 10 * UNIT))
+    assert ledger.void("nope", "o") is None
+    assert ledger.void("t1", "o") is not None
+    after = view(ledger)
+    assert ledger.void("t1", "o") is None
+    assert view(ledger) == after and len(ledger.voided) == 1
+
+
+def test_a_voided_fill_is_never_booked_again() -> None:
+    ledger = Ledger(initial_cash=10 * UNIT)
+    ledger.apply_fill(fill("t1", Side.BUY, 500_000, 5 * UNIT))
+    ledger.void("t1", "o")
+    assert not ledger.apply_fill(fill("t1", Side.BUY, 500_000, 5 * UNIT))
+    assert ledger.cash == 10 * UNIT
+
+
+def test_a_void_that_would_leave_a_sale_of_unheld_shares_is_refused_and_changes_nothing() -> None:
+    ledger = Ledger(initial_cash=100 * UNIT)
+    ledger.apply_fill(fill("t1", Side.BUY, 400_000, 10 * UNIT))
+    ledger.apply_fill(fill("t2", Side.SELL, 500_000, 10 * UNIT))
+    before = view(ledger)
+    with pytest.raises(LedgerError, match="cannot void t1"):
+        ledger.void("t1", "o")
+    assert view(ledger) == before and ledger.status("t1", "o") == "MATCHED"
+
+
+def test_confirming_marks_a_booked_fill_final_and_nothing_else() -> None:
+    ledger = Ledger(initial_cash=10 * UNIT)
+    ledger.apply_fill(fill("t1", Side.BUY, 500_000, 5 * UNIT))
+    assert ledger.status("t1", "o") == "MATCHED"
+    assert ledger.confirm("t1", "o")
+    assert not ledger.confirm("t9", "o")
+    assert ledger.status("t1", "o") == "CONFIRMED"
+    assert ledger.status("t9", "o") is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.booleans(),
+            st.sampled_from([YES, NO]),
+            st.sampled_from(["a", "b"]),
+            prices,
+            sizes,
+            st.integers(0, 50_000),
+        ),
+        max_size=30,
+    ),
+    voids=st.lists(st.integers(0, 40), max_size=15),
+    settle_at=st.one_of(st.none(), st.integers(0, 30)),
+)
+def test_after_any_fills_and_voids_the_ledger_equals_the_one_built_without_the_voided(
+    steps: list[tuple[bool, str, str, int, int, int]],
+    voids: list[int],
+    settle_at: int | None,
+) -> None:
+    ledger = Ledger(initial_cash=1_000_000 * UNIT)
+    voided: set[str] = set()
+    events: list[Fill | None] = []  # None: the settlement
+    to_void = iter(voids)
+    for index, (is_buy, token, strategy, price, size, fee) in enumerate(steps):
+        if index == settle_at:
+            ledger.settle(CID, (YES, NO), (UNIT, 0), winner=0)
+            events.append(None)
+        held = ledger.holdings(strategy, (token,))[0]
+        if not is_buy:
+            size = min(size, held) - min(size, held) % SIZE_STEP
+            if size == 0:
+                continue
+        side = Side.BUY if is_buy else Side.SELL
+        new = fill(f"t{index}", side, price, size, token=token, fee=fee, strategy=strategy)
+        ledger.apply_fill(new)
+        events.append(new)
+        target = f"t{next(to_void, -1)}"
+        try:
+            if ledger.void(target, "o") is not None:
+                voided.add(target)
+        except LedgerError:
+            pass  # its shares were sold since: refused, nothing changed
+        ledger.check_identity()
+    reference = Ledger(initial_cash=1_000_000 * UNIT)
+    for event in events:
+        if event is None:
+            reference.settle(CID, (YES, NO), (UNIT, 0), winner=0)
+        elif event.trade_id not in voided:
+            reference.apply_fill(event)
+    assert view(ledger) == view(reference)
+    assert {f.trade_id for f in ledger.voided} == voided
