@@ -342,6 +342,9 @@ class MarketFeedActor:
         self.shards: list[_Shard] = []
         self.market_of: dict[str, str] = {}
         self.watchdog_trips = 0
+        """Connections ended by the silent-freeze watchdog (PONGs, but no data)."""
+        self.dead_sockets = 0
+        """Connections ended because PONGs stopped."""
         self.polled_books = 0
         self.poll_errors = 0
         self._numbers = 0
@@ -579,6 +582,8 @@ class MarketFeedActor:
             if verdict is not Verdict.OK:
                 if verdict is Verdict.SILENT_FREEZE:
                     self.watchdog_trips += 1
+                else:
+                    self.dead_sockets += 1
                 ended.append((verdict.value, verdict is Verdict.SILENT_FREEZE))
                 scope.cancel()
                 return
