@@ -53,7 +53,9 @@ class Harness:
     actors: dict[str, MarketActor] = field(default_factory=dict)
     views: dict[str, Mailbox[Any]] = field(default_factory=dict)
 
-    def add_market(self, info: MarketInfo, capacity: int = 1024) -> MarketActor:
+    def add_market(
+        self, info: MarketInfo, capacity: int = 1024, view_every_s: float = 0.5
+    ) -> MarketActor:
         box: Mailbox[Any] = Mailbox(f"market:{info.slug}", capacity, Overflow.DROP_AND_RESYNC)
         views: Mailbox[Any] = Mailbox(f"views:{info.slug}", 100_000, Overflow.CONFLATE)
         actor = MarketActor(
@@ -64,7 +66,7 @@ class Harness:
             RestBookSource(self.http, self.server.urls["clob"]),
             SessionClock(time.time()),
             self.stats,
-            view_every_s=0.5,
+            view_every_s=view_every_s,
             health_board=self.board,
         )
         self.feed.routes[info.condition_id] = box
