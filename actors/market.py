@@ -203,16 +203,18 @@ class MarketActor:
         self._publish_if_health_changed()
 
     async def _watch_board(self, board: HealthBoard) -> None:
-        """Go unhealthy the moment the feed does, whatever is queued in the mailbox."""
+        """Go unhealthy the moment the feed does, whatever is queued in the mailbox.
+
+        Checks before each wait, so a change made before this task first ran is seen.
+        """
         cid = self.info.condition_id
-        seen = board.get(cid)[2]
         while True:
-            await board.wait_change(cid, seen)
-            health, reason, seen = board.get(cid)
+            health, reason, seq = board.get(cid)
             if not health.tradable and self.feed_health.tradable:
-                self.feed_health, self.feed_reason, self._feed_seq = health, reason, seen
+                self.feed_health, self.feed_reason, self._feed_seq = health, reason, seq
                 log.info("%s: market data %s (%s)", self.info.slug, health, reason)
                 self._publish_if_health_changed()
+            await board.wait_change(cid, seq)
 
     def _publish_if_health_changed(self) -> None:
         if self._published_healthy is not None and self._published_healthy != self.healthy:

@@ -24,7 +24,7 @@ from engine.clock import SessionClock
 from engine.gateway import BookSnapshot
 from engine.health import Health
 from engine.mailbox import Mailbox, Overflow
-from engine.messages import MarketDataHealth, MarketFrame, PolledBook
+from engine.messages import MarketDataHealth, MarketFrame, MarketView, PolledBook
 from engine.stats import EngineStats
 from engine.units import Side
 from engine.venue.server.faults import FaultPlan
@@ -81,20 +81,32 @@ async def test_a_view_with_healthy_false_is_published_right_after_the_feed_goes_
             h.subscribe([actor.info])
             await h.start_markets(nursery)
             await nursery.start(h.feed.run)
+            changes: list[tuple[int, Health]] = []
+            board_set = h.board.set
+
+            def recording_set(condition_id: str, health: Health, reason: str) -> int | None:
+                seq = board_set(condition_id, health, reason)
+                if seq is not None and condition_id == cid:
+                    changes.append((time.perf_counter_ns(), health))
+                return seq
+
+            h.board.set = recording_set  # type: ignore[method-assign]
             await eventually(lambda: h.board.get(cid)[0] is Health.RUNNING, 10)
             await eventually(lambda: actor.healthy, 10)
             server.ctx.refuse_websockets = True  # the drop at 1 s is not healed
+            while h.board.get(cid)[0].tradable:
+                await h.board.wait_change(cid, h.board.get(cid)[2])
+            running = next(i for i, (_, health) in enumerate(changes) if health.tradable)
+            went_down_ns = next(ns for ns, health in changes[running:] if not health.tradable)
             views = h.views[cid]
-            drain_views(views)
-
-            seen = h.board.get(cid)[2]
-            await h.board.wait_change(cid, seen)
-            went_down = trio.current_time()
-            assert not h.board.get(cid)[0].tradable
-            with trio.fail_after(0.5):  # a timer view would come 60 s later
-                while not any(not v.healthy for v in drain_views(views)):
+            seen: list[MarketView] = []
+            with trio.fail_after(5):
+                while not any(v.ts_ns >= went_down_ns and not v.healthy for v in seen):
+                    seen += drain_views(views)
                     await trio.sleep(0.001)
-            assert trio.current_time() - went_down < 0.5
+            first = next(v for v in seen if v.ts_ns >= went_down_ns and not v.healthy)
+            # Published on the change, not on the (60 s) timer.
+            assert first.ts_ns - went_down_ns < 500_000_000
 
             server.ctx.refuse_websockets = False
             await eventually(lambda: any(v.healthy for v in drain_views(views)), 10)
