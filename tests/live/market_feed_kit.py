@@ -139,6 +139,12 @@ class Activity:
             self.step()
             await trio.sleep(every_s)
 
+    async def run_until(self, done: Callable[[], bool], every_s: float = 0.02) -> None:
+        """Keep the books moving until `done()` (bound it with the test's fail_after)."""
+        while not done():
+            self.step()
+            await trio.sleep(every_s)
+
 
 async def books_mismatch(h: Harness, condition_ids: Iterable[str] | None = None) -> list[str]:
     """Assets whose MarketActor book differs from the venue's REST /book right now."""

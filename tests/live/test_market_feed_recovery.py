@@ -45,9 +45,9 @@ async def test_books_equal_the_venue_after_the_socket_is_cut_mid_stream() -> Non
             await h.start_markets(nursery)
             await nursery.start(h.feed.run)
             activity = Activity(server, specs, seed=11)
-            await activity.run(3.0)
             shard = h.feed.shards[0]
-            assert shard.connections >= 3, "the venue cut the socket several times"
+            # Books keep moving through at least three cuts (and the reconnects after).
+            await activity.run_until(lambda: shard.connections >= 4)
             await eventually(lambda: converged(h), 20)
             assert h.feed.watchdog_trips == 0
             nursery.cancel_scope.cancel()
@@ -65,8 +65,8 @@ async def test_silent_freeze_is_detected_while_pongs_still_arrive_and_books_reco
             h.subscribe(a.info for a in h.actors.values())
             await h.start_markets(nursery)
             await nursery.start(h.feed.run)
-            await Activity(server, [spec], seed=12).run(3.0)
-            assert h.feed.watchdog_trips >= 1
+            activity = Activity(server, [spec], seed=12)
+            await activity.run_until(lambda: h.feed.watchdog_trips >= 2)
             assert h.feed.dead_sockets == 0, "PONGs kept arriving: no socket was dead"
             assert h.feed.shards[0].connections >= 2
             await eventually(lambda: converged(h), 20)
