@@ -7,6 +7,15 @@ books can no longer be trusted: they are rebuilt from snapshots. The actor publi
 MarketView to the strategies through conflating edges, so a slow strategy always sees
 the latest state rather than a backlog, and also on a timer so that strategies react to
 time (a window closing) without new data.
+
+Health: a view is `healthy` only while the books are not resyncing and the market
+channel for this market is RUNNING (engine.health). The feed's HealthBoard is the
+truth; the actor watches it and publishes an unhealthy view the moment the feed goes
+down, so strategies pull quotes at once, not on the next timer tick. Going healthy
+again waits for the feed's in-order MarketDataHealth message (behind the fresh
+snapshot it follows) or for a REST resync. Without a board (the in-process simulator)
+the feed counts as always RUNNING. Books polled from REST while the socket is down
+replace the books (a snapshot never merges) but leave the view unhealthy.
 """
 
 from __future__ import annotations
@@ -16,19 +25,25 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import httpx
 import trio
 
+from actors.market_feed import BookSource, HealthBoard
 from engine._native import FrameError, FrameSummary, MarketBooks, Vpin
+from engine.client.books import BookFormatError
 from engine.clock import SessionClock
 from engine.config import MarketDataConfig
-from engine.gateway import VenueGateway
+from engine.health import Health
 from engine.mailbox import Mailbox, Resync
 from engine.messages import (
+    MarketDataHealth,
     MarketFrame,
     MarketInfo,
+    MarketInput,
     MarketPhase,
     MarketSettled,
     MarketView,
+    PolledBook,
     TokenTop,
 )
 from engine.stats import EngineStats
@@ -36,20 +51,28 @@ from engine.units import UNIT
 
 log = logging.getLogger("polyengine.market")
 
+RESYNC_RETRY_S = (0.1, 2.0)
+"""First and longest wait between REST resync attempts that failed."""
+_REST_ERRORS = (httpx.HTTPError, OSError, BookFormatError)
+
 
 class MarketActor:
     def __init__(
         self,
         info: MarketInfo,
-        mailbox: Mailbox[MarketFrame],
+        mailbox: Mailbox[MarketInput],
         views_out: Sequence[Mailbox[Any]],
         settlements_out: Mailbox[Any],
-        gateway: VenueGateway,
+        gateway: BookSource,
         clock: SessionClock,
         stats: EngineStats,
         view_every_s: float = 1.0,
         market_data: MarketDataConfig | None = None,
+        health_board: HealthBoard | None = None,
     ) -> None:
+        """`gateway` answers /book for resyncs: the simulator's gateway, or in network
+        mode the REST venue (anything with `get_book`). `health_board` is the market
+        feed's (None: in-process, the feed is always RUNNING)."""
         self.info = info
         self.mailbox = mailbox
         self.views_out = views_out
@@ -68,46 +91,134 @@ class MarketActor:
         }
         self.resolved_winner: int | None = None
         self.resolved = False
-        self.healthy = False
+        self.books_ready = False
+        """False until the first snapshot and while a resync is under way."""
+        self.board = health_board
+        self.feed_health = Health.RUNNING if health_board is None else Health.STARTING
+        self.feed_reason = ""
+        self._feed_seq = 0
+        self._published_healthy: bool | None = None
         self._settled: list[MarketSettled] = []
+
+    @property
+    def healthy(self) -> bool:
+        """Whether strategies may quote on this market's view right now."""
+        return self.books_ready and self.feed_health.tradable
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Snapshot first (readiness means holding a book), then frames and timer views."""
+        self._read_board()
         await self.resync()
         task_status.started()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._publish_on_timer)
+            if self.board is not None:
+                nursery.start_soon(self._watch_board, self.board)
             while True:
                 message = await self.mailbox.receive()
-                if isinstance(message, Resync):
-                    self.stats.overflow_resyncs += 1
-                    await self.resync()
-                    continue
-                try:
-                    summary = self.apply(message.raw)
-                except FrameError as exc:
-                    # Nothing was applied, but the frame's changes are lost: resync.
-                    self.stats.malformed_frames += 1
-                    log.warning("%s: malformed frame (%s); resyncing", self.info.slug, exc)
-                    await self.resync()
-                else:
-                    if summary.needs_resync:
-                        self.stats.integrity_resyncs += 1
-                        log.info("%s: %s; resyncing", self.info.slug, _why(summary))
+                match message:
+                    case Resync():
+                        self.stats.overflow_resyncs += 1
                         await self.resync()
-                while self._settled:
-                    await self.settlements_out.send(self._settled.pop(0))
-                await self.publish(message.ts_ns)
+                        # A MarketDataHealth may have gone with the backlog: read the truth.
+                        self._read_board()
+                        await self.publish(0)
+                    case MarketDataHealth():
+                        self._on_health(message)
+                    case PolledBook():
+                        self._on_polled(message)
+                        await self.publish(message.ts_ns)
+                    case MarketFrame():
+                        await self._on_frame(message)
+
+    async def _on_frame(self, message: MarketFrame) -> None:
+        try:
+            summary = self.apply(message.raw)
+        except FrameError as exc:
+            # Nothing was applied, but the frame's changes are lost: resync.
+            self.stats.malformed_frames += 1
+            log.warning("%s: malformed frame (%s); resyncing", self.info.slug, exc)
+            await self.resync()
+        else:
+            if summary.needs_resync:
+                self.stats.integrity_resyncs += 1
+                log.info("%s: %s; resyncing", self.info.slug, _why(summary))
+                await self.resync()
+        while self._settled:
+            await self.settlements_out.send(self._settled.pop(0))
+        await self.publish(message.ts_ns)
 
     async def resync(self) -> None:
-        """Replace both books with the venue's snapshots (a snapshot never merges)."""
-        self.healthy = False
+        """Replace both books with the venue's snapshots (a snapshot never merges).
+
+        The view is unhealthy (and published so at once) until both books are replaced.
+        In network mode /book may fail: it is retried with a growing pause, the actor
+        staying unhealthy meanwhile, rather than crashing on a venue hiccup.
+        """
+        self.books_ready = False
+        self._publish_if_health_changed()
+        wait, longest = RESYNC_RETRY_S
         for token_id in self.info.token_ids:
-            snapshot = await self.gateway.get_book(token_id)
+            while True:
+                try:
+                    snapshot = await self.gateway.get_book(token_id)
+                except _REST_ERRORS as exc:
+                    log.warning("%s: /book failed (%s); retrying", self.info.slug, exc)
+                    await trio.sleep(wait)
+                    wait = min(longest, wait * 2)
+                    continue
+                break
             self.books.apply_snapshot(
                 token_id, list(snapshot.bids), list(snapshot.asks), tick=self.tick
             )
-        self.healthy = True
+        self.books_ready = True
+
+    def _on_polled(self, message: PolledBook) -> None:
+        """A REST snapshot taken while the socket is down replaces that token's book."""
+        snapshot = message.snapshot
+        if snapshot.token_id in self.info.token_ids:
+            self.books.apply_snapshot(
+                snapshot.token_id, list(snapshot.bids), list(snapshot.asks), tick=self.tick
+            )
+
+    # Feed health.
+
+    def _read_board(self) -> None:
+        """Take the board's current health for this market (the truth)."""
+        if self.board is not None:
+            self.feed_health, self.feed_reason, self._feed_seq = self.board.get(
+                self.info.condition_id
+            )
+
+    def _on_health(self, message: MarketDataHealth) -> None:
+        """An in-order wake-up from the feed. Its health is taken only if it is still the
+        board's latest (a later change may be queued behind newer frames); otherwise
+        only a downgrade is taken from the board."""
+        if self.board is None:
+            self.feed_health, self.feed_reason = message.health, message.reason
+        else:
+            health, reason, seq = self.board.get(self.info.condition_id)
+            if seq == message.seq or not health.tradable:
+                self.feed_health, self.feed_reason, self._feed_seq = health, reason, seq
+        self._publish_if_health_changed()
+
+    async def _watch_board(self, board: HealthBoard) -> None:
+        """Go unhealthy the moment the feed does, whatever is queued in the mailbox.
+
+        Checks before each wait, so a change made before this task first ran is seen.
+        """
+        cid = self.info.condition_id
+        while True:
+            health, reason, seq = board.get(cid)
+            if not health.tradable and self.feed_health.tradable:
+                self.feed_health, self.feed_reason, self._feed_seq = health, reason, seq
+                log.info("%s: market data %s (%s)", self.info.slug, health, reason)
+                self._publish_if_health_changed()
+            await board.wait_change(cid, seq)
+
+    def _publish_if_health_changed(self) -> None:
+        if self._published_healthy is not None and self._published_healthy != self.healthy:
+            self._send_view(self.view(0))
 
     def apply(self, raw: bytes) -> FrameSummary:
         """Apply one raw frame to the books (one native call) and act on what it says.
@@ -168,7 +279,10 @@ class MarketActor:
         return TokenTop(token_id, *self.books.top(token_id))
 
     async def publish(self, frame_ts_ns: int) -> None:
-        view = self.view(frame_ts_ns)
+        self._send_view(self.view(frame_ts_ns))
+
+    def _send_view(self, view: MarketView) -> None:
+        self._published_healthy = view.healthy
         for out in self.views_out:
             out.send_nowait(view)
 

@@ -300,7 +300,43 @@ class ClientConfig(_Model):
 
 
 class MarketFeedConfig(_Model):
-    """The market channel (actors/market_feed.py)."""
+    """The market channel (actors/market_feed.py): shards, heartbeat, watchdog, backoff."""
+
+    max_assets_per_connection: int = Field(
+        default=200, ge=2, le=500, description="assets per socket (>500 loses snapshots)"
+    )
+    ping_s: float = Field(default=10.0, gt=0, description="text PING every this many seconds")
+    pong_timeout_s: float = Field(
+        default=30.0, gt=0, description="no PONG for this long: the socket is dead, reconnect"
+    )
+    watchdog_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="no data frame for this long while PONGs arrive: "
+        "a silent freeze (spec 10.5), reconnect",
+    )
+    backoff_initial_s: float = Field(default=0.25, gt=0, description="first reconnect delay")
+    backoff_max_s: float = Field(default=30.0, gt=0, description="longest reconnect delay")
+    backoff_multiplier: float = Field(default=2.0, ge=1, description="delay growth per failure")
+    backoff_jitter: float = Field(
+        default=0.2, ge=0, lt=1, description="each delay is scaled by 1 +/- this (seeded)"
+    )
+    healthy_reset_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="a connection RUNNING this long resets the backoff and the failure count",
+    )
+    error_after_failures: int = Field(
+        default=5, ge=1, description="consecutive failed connections before ERROR"
+    )
+    poll_s: float = Field(
+        default=2.0, gt=0, description="REST /book poll period while a shard is down"
+    )
+    connect_timeout_s: float = Field(default=10.0, gt=0, description="WebSocket handshake")
+    message_queue_size: int = Field(
+        default=256, ge=1, description="frames trio-websocket buffers per connection"
+    )
+    seed: int = Field(default=0, ge=0, description="seed of the backoff jitter")
 
 
 class UserFeedConfig(_Model):

@@ -316,3 +316,46 @@ class UserChannelHealth:
     ts_ns: int
     health: Health
     reason: str
+
+# --- market feed (issue 5) ------------------------------------------------------------
+
+from typing import TYPE_CHECKING  # noqa: E402  (kept in this section on purpose)
+
+from engine.health import Health  # noqa: E402
+
+if TYPE_CHECKING:
+    from engine.gateway import BookSnapshot  # gateway imports this module
+
+
+@dataclass(frozen=True, slots=True)
+class MarketDataHealth:
+    """The market channel's health for one market changed (feed -> market actor).
+
+    A wake-up, not the truth: the truth is the feed's health board, which this message
+    is read against. `seq` is the board's change number for the market; a message whose
+    seq is no longer the board's is stale and only makes the actor read the board. So a
+    message lost to a drop-and-resync overflow loses nothing (the RESYNC that replaces
+    it makes the actor read the board too).
+    """
+
+    ts_ns: int
+    condition_id: str
+    health: Health
+    reason: str
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class PolledBook:
+    """A REST /book snapshot of one token, taken while its socket is down.
+
+    It replaces the token's book (a snapshot never merges); the books stay current but
+    untradable (the feed is DEGRADED) until the socket's own `book` events return."""
+
+    ts_ns: int
+    condition_id: str
+    snapshot: BookSnapshot
+
+
+MarketInput = MarketFrame | MarketDataHealth | PolledBook
+"""What a market actor's mailbox carries (besides RESYNC)."""

@@ -25,6 +25,9 @@ class ServerContext:
     ws_idle_timeout_s: float = 60.0
     """A WebSocket that sends nothing (not even PING) for this long is closed."""
     connections: itertools.count[int] = field(default_factory=itertools.count)
+    refuse_websockets: bool = False
+    """While True, WebSocket handshakes are refused (HTTP 403), as a venue whose socket
+    endpoint is down while REST still answers; tests flip it."""
 
     def market_of(self, token_id: str) -> MarketSpec | None:
         return self.venue.engine.market_for_token(token_id)

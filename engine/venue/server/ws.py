@@ -143,6 +143,9 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
             await conn.close(CLOSE_DROPPED, "subscriber too slow")
 
     async def market_channel(websocket: WebSocket) -> None:
+        if ctx.refuse_websockets:
+            await websocket.close(CLOSE_DROPPED, "refused")  # before accept: HTTP 403
+            return
         await websocket.accept()
         conn = Connection(websocket, ctx.faults.connection(next(ctx.connections)))
         async with ctx.venue.market_feed((), snapshot=False) as feed:
