@@ -81,7 +81,13 @@ async def fetch_markets(
     not a 200 list of objects.
     """
     url = f"{gamma_url.rstrip('/')}/markets"
-    response = await http.get(url, params=[("slug", slug) for slug in slugs])
+    params = httpx.QueryParams([("slug", slug) for slug in slugs])
+    try:
+        response = await http.get(url, params=params)
+    except httpx.RemoteProtocolError:
+        # A pooled keep-alive connection the server closed just before we used it; the
+        # GET is idempotent, so one retry on a fresh connection is safe.
+        response = await http.get(url, params=params)
     if response.status_code != 200:
         text = response.text.strip().replace("\n", " ")[:200]
         raise GammaError(f"GET /markets: HTTP {response.status_code}: {text}")
