@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from engine.config import ConfigError, load_config
 from engine.discovery import (
     Backoff,
     DiscoveryTracker,
@@ -582,3 +583,18 @@ def test_a_market_first_seen_after_its_end_is_never_announced() -> None:
     t.on_market(info, Resolution(0), True, START + 899.0)
     assert t.step(START + 901, 0) == []
     assert t.markets == {}
+
+
+# --- config ----------------------------------------------------------------------------
+
+
+def test_discovery_config_reads_lists_from_toml_and_refuses_unknown_series(tmp_path: Path) -> None:
+    path = tmp_path / "engine.toml"
+    path.write_text('[discovery]\nassets = ["btc", "eth"]\nseries = ["15m", "5m"]\nlead_s = 90\n')
+    config = load_config(path).discovery
+    assert config.assets == ("btc", "eth") and config.series == ("15m", "5m")
+    assert config.lead_s == 90
+    with pytest.raises(ConfigError, match=r"discovery\.series"):
+        load_config(overrides={"discovery.series": ["1h"]})
+    with pytest.raises(ConfigError, match=r"discovery\.assets"):
+        load_config(overrides={"discovery.assets": ["BTC"]})
