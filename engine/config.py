@@ -420,7 +420,48 @@ class SpotConfig(_Model):
 
 
 class DiscoveryConfig(_Model):
-    """Market discovery through Gamma (actors/discovery.py)."""
+    """Market discovery through Gamma (actors/discovery.py).
+
+    Windows of every (asset, series) pair are looked up by slug; each market is announced
+    `lead_s` before it opens so the feed holds its book when trading starts.
+    """
+
+    assets: tuple[str, ...] = Field(default=("btc",), min_length=1, description="e.g. btc, eth")
+    series: tuple[Literal["15m", "5m"], ...] = Field(default=("15m",), min_length=1)
+    lead_s: float = Field(default=60.0, ge=0, le=3_600, description="announce before the open")
+    closing_s: float = Field(
+        default=60.0, ge=0, le=900, description="the last seconds of a window are CLOSING"
+    )
+    poll_s: float = Field(default=5.0, gt=0, le=600, description="Gamma poll interval")
+    refresh_s: float = Field(
+        default=60.0, gt=0, le=3_600, description="metadata refresh of known markets"
+    )
+    retire_delay_s: float = Field(
+        default=10.0, ge=0, le=3_600, description="keep a resolved market this long"
+    )
+    retire_after_s: float = Field(
+        default=1_800.0, gt=0, le=86_400, description="retire an unresolved market after its end"
+    )
+    backoff_initial_s: float = Field(default=1.0, gt=0, le=60)
+    backoff_max_s: float = Field(default=60.0, gt=0, le=3_600)
+    timeout_s: float = Field(default=10.0, gt=0, le=120, description="per Gamma request")
+
+    @field_validator("assets")
+    @classmethod
+    def _assets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for asset in value:
+            if not asset or not asset.isalnum() or asset != asset.lower():
+                raise ValueError(f"assets are lowercase slugs such as 'btc', got {asset!r}")
+        if len(set(value)) != len(value):
+            raise ValueError("assets must be distinct")
+        return value
+
+    @field_validator("series")
+    @classmethod
+    def _series(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("series must be distinct")
+        return value
 
 
 class RunConfig(_Model):

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from engine.fees import FeeSchedule
 from engine.health import Health
 from engine.units import OrderType, Side
+
+if TYPE_CHECKING:
+    from engine.gateway import BookSnapshot  # gateway imports this module
 
 # --- market data: feed -> market -> strategies -------------------------------------
 
@@ -317,14 +321,8 @@ class UserChannelHealth:
     health: Health
     reason: str
 
+
 # --- market feed (issue 5) ------------------------------------------------------------
-
-from typing import TYPE_CHECKING  # noqa: E402  (kept in this section on purpose)
-
-from engine.health import Health  # noqa: E402
-
-if TYPE_CHECKING:
-    from engine.gateway import BookSnapshot  # gateway imports this module
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,3 +357,87 @@ class PolledBook:
 
 MarketInput = MarketFrame | MarketDataHealth | PolledBook
 """What a market actor's mailbox carries (besides RESYNC)."""
+
+# --- discovery (issue 5) ---------------------------------------------------------------
+
+
+class LifecyclePhase(Enum):
+    """Where an up/down window is in its life, as discovery tracks it.
+
+    CLOSING is the last `closing_s` seconds of TRADING (the venue still accepts orders;
+    strategies wind down). CLOSED means ended and awaiting resolution; RESOLVED carries a
+    winner (or a 50/50). Strategies see the coarser MarketPhase (`market_phase`).
+    """
+
+    PRE_OPEN = "pre_open"
+    TRADING = "trading"
+    CLOSING = "closing"
+    CLOSED = "closed"
+    RESOLVED = "resolved"
+
+    @property
+    def market_phase(self) -> MarketPhase:
+        """The strategies' phase: CLOSING still trades on the venue."""
+        if self is LifecyclePhase.CLOSING:
+            return MarketPhase.TRADING
+        return MarketPhase(self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class MarketDiscovered:
+    """A market to trade, announced `lead_s` before its window opens (or at once if it is
+    already open): start its MarketActor and subscribe the feed to `info.token_ids`."""
+
+    ts_ns: int
+    info: MarketInfo
+    phase: LifecyclePhase
+
+
+@dataclass(frozen=True, slots=True)
+class MarketInfoUpdated:
+    """A discovered market's metadata changed (tick size, fees, minimum size)."""
+
+    ts_ns: int
+    info: MarketInfo
+
+
+@dataclass(frozen=True, slots=True)
+class MarketPhaseChanged:
+    """A discovered market moved to `phase`; `winner` is set only for RESOLVED (0 Up,
+    1 Down, None with `phase` RESOLVED for a 50/50 resolution)."""
+
+    ts_ns: int
+    condition_id: str
+    phase: LifecyclePhase
+    winner: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MarketRetired:
+    """Discovery is done with a market (resolved, or long past its end): unsubscribe its
+    tokens and stop its MarketActor once its orders and positions are settled."""
+
+    ts_ns: int
+    condition_id: str
+    token_ids: tuple[str, str]
+    resolved: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TickSizeChangeSeen:
+    """The market channel announced a new tick for a token (`tick_size_change`)."""
+
+    ts_ns: int
+    condition_id: str
+    asset_id: str
+    new_tick: int
+
+
+@dataclass(frozen=True, slots=True)
+class MarketResolutionSeen:
+    """The market channel announced a resolution (`market_resolved`); an empty
+    `winning_asset_id` is a 50/50 resolution."""
+
+    ts_ns: int
+    condition_id: str
+    winning_asset_id: str
