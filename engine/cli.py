@@ -66,6 +66,16 @@ def _parser() -> argparse.ArgumentParser:
     from engine.venue.server.options import add_arguments
 
     add_arguments(venue)
+    account = commands.add_parser(
+        "account",
+        help="create or derive API credentials and store them (mode 0600)",
+        description="Create (or derive, if they exist) the L2 API credentials of a wallet "
+        "through Polymarket's official client, and store them for `run --mode live`. The "
+        "key comes from an environment variable or a key file; secrets are never printed.",
+    )
+    from engine.account import add_account_arguments
+
+    add_account_arguments(account)
     return parser
 
 
@@ -87,6 +97,11 @@ def _load(args: argparse.Namespace) -> Config:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "account":
+        from engine.account import run_account
+
+        logging.basicConfig(level=logging.WARNING, format="polyengine: %(name)s: %(message)s")
+        return run_account(args)
     if args.command == "venue":
         from engine.venue.server.runner import run_venue
 
