@@ -11,6 +11,7 @@ has finished is still counted (exactly once, by trade and order id).
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import Any
 
@@ -28,6 +29,9 @@ from engine.stats import EngineStats
 log = logging.getLogger("polyengine.order")
 
 OrderInput = Fill | OrderReport | CancelOrder
+
+CANCEL_RETRY_S = 1.0
+"""Session seconds before a cancel that failed is sent again."""
 
 UNKNOWN_QUERY_S = 2.0
 """Session seconds an UNKNOWN order waits for the user channel before asking the venue
@@ -67,6 +71,8 @@ class OrderActor:
         self._cancel_sent = False
         self._matched_at_once: int | None = None
         """What the venue matched before answering a FOK/FAK (None until it answered)."""
+        self._cancel_failed = False
+        """The last cancel could not be sent or answered: it is sent again after a pause."""
         self._cancel_wanted = False
         """A cancel asked for while UNKNOWN: sent once the venue says what the order is."""
 
@@ -91,9 +97,13 @@ class OrderActor:
                 if self.state is OrderState.UNKNOWN:
                     await self._resolve_unknown(spec)
                     continue
-                self.handle(spec, await self.mailbox.receive())
                 if self.state is OrderState.PENDING_CANCEL and not self._cancel_sent:
                     await self._cancel(spec)
+                    continue
+                with trio.move_on_after(CANCEL_RETRY_S if self._cancel_failed else math.inf):
+                    self.handle(spec, await self.mailbox.receive())
+                    continue
+                self._cancel_sent = self._cancel_failed = False  # ask again
         finally:
             with trio.CancelScope(shield=True):
                 await self.closed_out.send(
@@ -205,6 +215,14 @@ class OrderActor:
         """Ask the venue; if it says the order is gone, its reports decide what happened."""
         self._cancel_sent = True
         self.stats.cancels_sent += 1
-        if await self.gateway.cancel_order(spec.order_id):
+        try:
+            canceled = await self.gateway.cancel_order(spec.order_id)
+        except VenueError as exc:
+            # Could not ask (after the client's own retries): the order may still rest.
+            # A cancel is safe to repeat, so ask again later; reports may settle it first.
+            log.warning("order %s: cancel failed (%s); will retry", spec.order_id, exc)
+            self._cancel_failed = True
+            return
+        if canceled:
             self.on(OrderEvent.CANCELED)
         # Not canceled means matched or already finished: its reports will follow.

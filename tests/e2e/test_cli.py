@@ -48,7 +48,9 @@ def test_a_bad_environment_variable_is_reported_the_same_way() -> None:
 
 def test_run_prints_the_report_and_writes_json(tmp_path: Path) -> None:
     out = tmp_path / "report.json"
-    result = polyengine("run", "--windows", "1", "--quiet", "--report-json", str(out))
+    result = polyengine(
+        "run", "--mode", "sim", "--windows", "1", "--quiet", "--report-json", str(out)
+    )
     assert result.returncode == 0, result.stderr
     assert "ledger        reconciles exactly; venue cash matches" in result.stdout
     assert "frame received -> order sent (engine)" in result.stdout
@@ -67,7 +69,10 @@ def test_the_same_seed_gives_the_same_session(tmp_path: Path) -> None:
     reports = []
     for run in ("a", "b"):
         out = tmp_path / f"{run}.json"
-        args = ("run", "--windows", "1", "--seed", "11", "--quiet", "--report-json", str(out))
+        args = (
+            "run", "--mode", "sim", "--windows", "1", "--seed", "11", "--quiet",
+            "--report-json", str(out),
+        )  # fmt: skip
         result = polyengine(*args)
         assert result.returncode == 0, result.stderr
         reports.append(orjson.loads(out.read_bytes()))
@@ -78,7 +83,7 @@ def test_the_same_seed_gives_the_same_session(tmp_path: Path) -> None:
 
 def test_sigint_stops_the_session_gracefully_with_a_report() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "run", "--clock-rate", "20"],
+        [sys.executable, "-m", "engine.cli", "run", "--mode", "sim", "--clock-rate", "20"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
