@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.fees import FeeSchedule
 from engine.journal import (
     JOURNAL_FILE,
     AdoptedRecord,
