@@ -272,7 +272,7 @@ def _taker_trade(
                 "taker",
                 status,
                 when,
-            )  # fmt: skip
+            )
         )
     trade = _trade(trade_id, order.order_id, order.token, order.side, size, order.price, status,
                    when, "TAKER", legs)  # fmt: skip
