@@ -187,6 +187,9 @@ class HttpVenueQueries:
 
 
 def _text(body: Any) -> str:
+    """The venue's own words: its `error` text when it sent one."""
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        body = body["error"]
     text = body if isinstance(body, str) else repr(body)
     return text[:200]
 
