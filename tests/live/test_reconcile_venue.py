@@ -311,3 +311,18 @@ async def test_periodic_rounds_book_fills_the_engine_missed(
                 nursery.cancel_scope.cancel()
             assert (message.order_id, message.size, message.price) == (order, 3_000_000, 500_000)
             assert journal.state.filled(order) == 3_000_000
+
+
+async def test_every_page_of_open_orders_is_read(accounts: Accounts, tmp_path: Path) -> None:
+    with trio.fail_after(60):
+        await genesis(accounts, tmp_path)
+        with Journal(tmp_path, fsync="never") as journal:
+            placed = {
+                await accounts.place(journal, accounts.up, "BUY", "0.01", "5", record_answer=False)
+                for _ in range(105)  # the venue pages 100 at a time
+            }
+            listed = await accounts.queries().open_orders()
+            assert {o["id"] for o in listed} == placed
+            out: Mailbox[Any] = Mailbox("reconciled", 200, Overflow.BLOCK)
+            result = await Reconciler(journal, accounts.queries(), out, FAST).round()
+            assert result.ok and {a.order_id for a in result.adopted} == placed

@@ -279,3 +279,13 @@ def test_a_torn_last_line_at_every_byte_offset_loses_only_that_line(
             again, report2 = read_journal(path)
             assert report2.records == len(whole) + 1 and report2.torn_bytes == 0
             assert "0xnew" in again.orders
+
+
+def test_the_state_directory_defaults_to_one_per_account_name() -> None:
+    from engine.config import load_config
+
+    config = load_config(env={"POLYENGINE_STATE__NAME": "alice"})
+    assert config.state.state_dir == Path("~/.local/state/polyengine/alice").expanduser()
+    assert config.state.fsync == "always"
+    chosen = load_config(overrides={"state.dir": "/tmp/x", "state.fsync": "never"})
+    assert chosen.state.state_dir == Path("/tmp/x") and chosen.state.fsync == "never"
