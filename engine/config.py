@@ -464,6 +464,47 @@ class DiscoveryConfig(_Model):
         return value
 
 
+# --- reconciliation (issue 6) -----------------------------------------------------
+
+
+class StateConfig(_Model):
+    """Local state (the journal of signed orders, fills, positions) and reconciliation.
+
+    `dir` defaults to ~/.local/state/polyengine/<name>, where `name` is the account or
+    session name, so two accounts never share a journal. fsync "always" makes every
+    record durable before the action it records (a power cut loses nothing); "never"
+    only flushes to the OS (survives a killed process, not a power cut).
+    """
+
+    dir: Path | None = Field(
+        default=None, description="state directory (default ~/.local/state/polyengine/<name>)"
+    )
+    name: str = Field(
+        default="default",
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="account or session name: the default state directory's last part",
+    )
+    fsync: Literal["always", "never"] = Field(
+        default="always", description="fsync each journal record before acting on it"
+    )
+    reconcile_interval_s: float = Field(
+        default=30.0, gt=0, description="seconds between periodic reconciliations"
+    )
+    retry_interval_s: float = Field(
+        default=2.0, gt=0, description="wait before asking the venue again after a failed query"
+    )
+    confirm_delay_s: float = Field(
+        default=1.0, ge=0, description="a periodic mismatch is re-checked after this delay"
+    )
+
+    @property
+    def state_dir(self) -> Path:
+        """The directory to use, with `~` expanded."""
+        if self.dir is not None:
+            return self.dir.expanduser()
+        return Path("~/.local/state/polyengine").expanduser() / self.name
+
+
 class RunConfig(_Model):
     """What `polyengine run` does.
 
@@ -506,6 +547,7 @@ class Config(_Model):
     user_feed: UserFeedConfig = UserFeedConfig()
     spot: SpotConfig = SpotConfig()
     discovery: DiscoveryConfig = DiscoveryConfig()
+    state: StateConfig = StateConfig()
 
 
 def _set_nested(target: dict[str, Any], path: list[str], value: object) -> None:

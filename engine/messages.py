@@ -441,3 +441,67 @@ class MarketResolutionSeen:
     ts_ns: int
     condition_id: str
     winning_asset_id: str
+
+
+# --- reconciliation (issue 6) ---------------------------------------------------------
+# The reconciler's corrective events. A fill the journal missed is sent as a `Fill` and
+# an order it finds finished as an `OrderClosed` (both above); these are the rest.
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAdopted:
+    """One of our journaled orders is live at the venue though the engine did not know it
+    (a crash after sending, a lost answer): its owner must track it (or cancel it)."""
+
+    ts_ns: int
+    order_id: str
+    strategy: str
+    condition_id: str
+    key: str
+    token_id: str
+    side: Side
+    price: int
+    size: int
+    size_matched: int
+
+
+@dataclass(frozen=True, slots=True)
+class FillReversed:
+    """A fill booked earlier did not happen: the venue reports its trade FAILED, or does
+    not list it at all. The portfolio undoes it (same key as the Fill: trade_id, order_id)."""
+
+    ts_ns: int
+    trade_id: str
+    order_id: str
+    strategy: str
+    condition_id: str
+    token_id: str
+    side: Side
+    price: int
+    size: int
+    fee: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReconciliationDone:
+    """A reconciliation round matched the journal with the venue; counts of corrections
+    and what could not be verified yet (`deferred`: differences explained by trades still
+    settling)."""
+
+    ts_ns: int
+    round: int
+    adopted: int
+    closed: int
+    booked: int
+    reversed: int
+    deferred: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReconciliationIncomplete:
+    """A round could not finish because the venue could not be asked; nothing changed."""
+
+    ts_ns: int
+    round: int
+    reason: str
