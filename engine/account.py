@@ -29,7 +29,7 @@ from pydantic import SecretStr
 from engine.credentials import ApiCredentials
 
 PRODUCTION_CLOB = "https://clob.polymarket.com"
-KEY_ENV = "POLYENGINE_PRIVATE_KEY"
+KEY_ENV = "POLYMARKET_PRIVATE_KEY"
 DEFAULT_OUT = Path("~/.config/polyengine/credentials.json")
 _KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 

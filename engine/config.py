@@ -525,7 +525,7 @@ class RunConfig(_Model):
         description="live mode: API credentials written by `polyengine account`",
     )
     private_key_env: str = Field(
-        default="POLYENGINE_PRIVATE_KEY",
+        default="POLYMARKET_PRIVATE_KEY",
         description="live mode: the environment variable holding the signing key",
     )
     progress: bool = True
@@ -567,7 +567,9 @@ def _describe(error: ValidationError) -> str:
     if first["type"] == "extra_forbidden":
         message = "unknown setting"
     got = first.get("input")
-    shown = "" if isinstance(got, dict) or got is None else f" (got {got!r})"
+    # An unknown setting's value is never echoed: it may be a secret set by mistake.
+    hidden = isinstance(got, dict) or got is None or first["type"] == "extra_forbidden"
+    shown = "" if hidden else f" (got {got!r})"
     return f"config error: {where}: {message}{shown}"
 
 

@@ -138,7 +138,7 @@ def test_live_mode_uses_account_credentials_and_never_prints_secrets(tmp_path: P
         creds = tmp_path / "credentials.json"
         made = polyengine(
             "account", "--clob-url", urls["clob"], "--out", str(creds),
-            env={"POLYENGINE_PRIVATE_KEY": private},
+            env={"POLYMARKET_PRIVATE_KEY": private},
         )  # fmt: skip
         assert made.returncode == 0, made.stderr
         config = tmp_path / "live.toml"
@@ -162,7 +162,7 @@ def test_live_mode_uses_account_credentials_and_never_prints_secrets(tmp_path: P
         started = time.monotonic()
         result = polyengine(
             "run", "--config", str(config), "--duration", "20", "--report-json", str(out),
-            env={"POLYENGINE_PRIVATE_KEY": private},
+            env={"POLYMARKET_PRIVATE_KEY": private},
         )  # fmt: skip
         elapsed = time.monotonic() - started
     finally:

@@ -49,7 +49,7 @@ async def test_account_creates_credentials_that_work_and_stores_them_0600(
         key_hex = "0x" + wallet.key.hex().removeprefix("0x")
         out = tmp_path / "conf" / "credentials.json"
         args = parse("--clob-url", venue_server.urls["clob"], "--out", str(out))
-        status, stdout, stderr = await account(args, {"POLYENGINE_PRIVATE_KEY": key_hex}, capsys)
+        status, stdout, stderr = await account(args, {"POLYMARKET_PRIVATE_KEY": key_hex}, capsys)
 
         assert status == 0, stderr
         assert stat.S_IMODE(out.stat().st_mode) == 0o600
@@ -68,7 +68,7 @@ async def test_account_creates_credentials_that_work_and_stores_them_0600(
             assert response.json() == {"apiKeys": [creds.api_key]}
 
         # Again: the venue says the key exists, so the same credentials are derived.
-        status, stdout, stderr = await account(args, {"POLYENGINE_PRIVATE_KEY": key_hex}, capsys)
+        status, stdout, stderr = await account(args, {"POLYMARKET_PRIVATE_KEY": key_hex}, capsys)
         assert status == 0, stderr
         again = ApiCredentials.load(out)
         assert again == creds
@@ -118,8 +118,8 @@ async def test_a_key_file_readable_by_others_is_refused_with_status_2(
     ("env", "expected"),
     [
         ({}, "no private key"),
-        ({"POLYENGINE_PRIVATE_KEY": "0x1234"}, "does not hold a private key"),
-        ({"POLYENGINE_PRIVATE_KEY": "zz" * 32}, "does not hold a private key"),
+        ({"POLYMARKET_PRIVATE_KEY": "0x1234"}, "does not hold a private key"),
+        ({"POLYMARKET_PRIVATE_KEY": "zz" * 32}, "does not hold a private key"),
     ],
 )
 async def test_a_missing_or_malformed_key_is_bad_input_and_is_not_echoed(
@@ -139,7 +139,7 @@ async def test_venue_errors_exit_1_with_the_venues_text_and_no_secret(
 ) -> None:
     with trio.fail_after(30):
         key_hex = seeded_key("account-venue-error").key.hex()
-        env = {"POLYENGINE_PRIVATE_KEY": key_hex}
+        env = {"POLYMARKET_PRIVATE_KEY": key_hex}
         out = tmp_path / "creds.json"
         # A URL where the venue has no such route: it answers 404 with its own text.
         args = parse("--clob-url", venue_server.urls["clob"] + "/nowhere", "--out", str(out))

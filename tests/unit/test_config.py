@@ -56,3 +56,10 @@ def test_a_missing_or_broken_file_is_a_config_error(tmp_path: Path) -> None:
     broken.write_text("[venue\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(broken)
+
+
+def test_an_unknown_setting_never_echoes_its_value() -> None:
+    """A secret put in a POLYENGINE_* variable by mistake must not be printed back."""
+    with pytest.raises(ConfigError) as error:
+        load_config(env={"POLYENGINE_PRIVATE_KEY": "4c" * 32})
+    assert str(error.value) == "config error: private_key: unknown setting"
