@@ -68,6 +68,9 @@ TRANSITIONS: dict[tuple[OrderState, OrderEvent], OrderState] = {
     # reality: a FAK/FOK remainder is killed by the venue, reported as a cancellation.
     (S.SUBMITTED, E.CANCELED): S.CANCELED,
     (S.SUBMITTED, E.CANCEL_REQUEST): S.PENDING_CANCEL,
+    # reality (added by the order-tracker fuzz, issue 6): every accepted order is acked
+    # twice, by the POST answer and by the PLACEMENT event, in either order.
+    (S.ACCEPTED, E.ACCEPT): S.ACCEPTED,
     (S.ACCEPTED, E.PARTIAL_FILL): S.PARTIALLY_FILLED,
     (S.ACCEPTED, E.FULL_FILL): S.FILLED,
     (S.ACCEPTED, E.CANCEL_REQUEST): S.PENDING_CANCEL,
@@ -87,6 +90,9 @@ TRANSITIONS: dict[tuple[OrderState, OrderEvent], OrderState] = {
     # reality: the cancel lost the race; the order is still live (or about to fill).
     (S.PENDING_CANCEL, E.CANCEL_REJECTED): S.ACCEPTED,
     (S.PENDING_CANCEL, E.EXPIRE): S.EXPIRED,
+    # reality (added by the order-tracker fuzz, issue 6): a cancel sent before the POST's
+    # answer, and the answer is a reject (or a query proves the order never arrived).
+    (S.PENDING_CANCEL, E.REJECT): S.REJECTED,
     # an UNKNOWN submit is resolved by what the venue later says about its hash.
     (S.UNKNOWN, E.ACCEPT): S.ACCEPTED,
     (S.UNKNOWN, E.REJECT): S.REJECTED,
