@@ -2,9 +2,9 @@
 
 ci (the default): derandomized, so `make test` is deterministic and cannot flake; 200
 examples for every property test and state machine that does not set its own count.
-fuzz (`make fuzz` through tests/fuzz.sh): FUZZ_EXAMPLES (default 20,000) examples of
-longer runs, from the random seed the script prints first, and `@reproduce_failure`
-blobs, so any failure found can be replayed exactly.
+fuzz (HYPOTHESIS_PROFILE=fuzz; a `make fuzz` target is still to come with issue 6):
+FUZZ_EXAMPLES (default 20,000) examples of longer runs, with `@reproduce_failure` blobs,
+so any failure found can be replayed exactly.
 dev: hypothesis's defaults with random seeds, for local exploration.
 """
 
