@@ -40,10 +40,10 @@ import httpx
 import orjson
 import trio
 import trio.testing
-from actors.discovery import DiscoveryActor
-from actors.market_feed import HealthBoard, MarketFeedActor
 
+from actors.discovery import DiscoveryActor
 from actors.market import MarketActor
+from actors.market_feed import HealthBoard, MarketFeedActor
 from actors.order_manager import OrderManager
 from actors.portfolio import PortfolioActor
 from actors.spot_feed import (
