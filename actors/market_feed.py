@@ -12,7 +12,7 @@ untradable) until the socket's own snapshots replace them.
 
 Frames are routed as raw bytes exactly as the in-process FeedActor does
 (`actors.feed.route_frame`). Health (engine.health) is kept per shard and per market:
-decisions are the pure classes below (Backoff, watchdog_verdict, Link, market_health,
+decisions are pure (engine/backoff.py Backoff and, below, watchdog_verdict, Link, market_health,
 place_assets); the actor is the I/O around them. Market health goes to a HealthBoard,
 the source of truth the MarketActors read, plus a MarketDataHealth wake-up message in
 the market's mailbox (see HealthBoard for why both).
@@ -39,6 +39,7 @@ from trio_websocket import (
 )
 
 from actors.feed import route_frame
+from engine.backoff import Backoff
 from engine.client.books import BookFormatError, fetch_book
 from engine.config import MarketFeedConfig
 from engine.gateway import BookSnapshot
@@ -74,32 +75,6 @@ class RestBookSource:
 
 
 # --- pure decisions ----------------------------------------------------------------------
-
-
-class Backoff:
-    """Reconnect delays: initial * multiplier**n, capped, each scaled by a seeded jitter.
-
-    The schedule is a pure function of the config, the seed and the calls: the same
-    seed gives the same delays. `reset()` starts over (after a healthy period).
-    """
-
-    def __init__(self, config: MarketFeedConfig, rng: random.Random) -> None:
-        self.initial = config.backoff_initial_s
-        self.maximum = config.backoff_max_s
-        self.multiplier = config.backoff_multiplier
-        self.jitter = config.backoff_jitter
-        self.rng = rng
-        self.failures = 0
-
-    def next_delay(self) -> float:
-        """The delay before the next attempt; counts one more failure."""
-        base = min(self.maximum, self.initial * self.multiplier**self.failures)
-        self.failures += 1
-        scale = 1.0 + self.jitter * (2.0 * self.rng.random() - 1.0)
-        return min(self.maximum, base * scale)
-
-    def reset(self) -> None:
-        self.failures = 0
 
 
 class Verdict(enum.Enum):
@@ -447,7 +422,17 @@ class MarketFeedActor:
     def _new_shard(self) -> _Shard:
         self._numbers += 1
         rng = random.Random(f"market-feed|{self.config.seed}|{self._numbers}")
-        shard = _Shard(self._numbers, self._new_link(), Backoff(self.config, rng))
+        shard = _Shard(
+            self._numbers,
+            self._new_link(),
+            Backoff(
+                self.config.backoff_initial_s,
+                self.config.backoff_max_s,
+                multiplier=self.config.backoff_multiplier,
+                jitter=self.config.backoff_jitter,
+                rng=rng,
+            ),
+        )
         self.shards.append(shard)
         return shard
 

@@ -16,7 +16,9 @@ or not, so a dead source never holds up the session: its health says so instead.
 
 from __future__ import annotations
 
+import abc
 import logging
+import random
 import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -32,12 +34,12 @@ from trio_websocket import (
     open_websocket_url,
 )
 
+from engine.backoff import Backoff
 from engine.clock import SessionClock
 from engine.config import EndpointsConfig, SpotConfig
 from engine.mailbox import Mailbox, Overflow, Resync
 from engine.messages import SpotReading, SpotSource, SpotView
 from engine.spot import (
-    Backoff,
     Quote,
     SpotBoard,
     SpotParseError,
@@ -94,7 +96,12 @@ class _Feed:
         self.config = config
         self.out = out
         self.clock = clock
-        self.backoff = Backoff.from_config(config, f"{seed}|{self.source.value}")
+        self.backoff = Backoff(
+            config.backoff_initial_s,
+            max(config.backoff_max_s, config.backoff_initial_s),
+            jitter=config.backoff_jitter,
+            rng=random.Random(f"backoff|{seed}|{self.source.value}"),
+        )
         self.counters = FeedCounters()
         self.connected = False
 
@@ -135,14 +142,18 @@ class _Feed:
         await trio.sleep(delay)
 
 
-class _SocketFeed(_Feed):
-    """A WebSocket feed: connect, subscribe, read with an idle watchdog, reconnect."""
+class _SocketFeed(_Feed, abc.ABC):
+    """A WebSocket feed: connect, subscribe, read with an idle watchdog, reconnect.
 
+    Each source says where to connect and how to read its messages."""
+
+    @abc.abstractmethod
     def url(self) -> str:
-        raise NotImplementedError
+        """The WebSocket URL to connect to."""
 
+    @abc.abstractmethod
     def parse(self, raw: str | bytes) -> Sequence[Quote]:
-        raise NotImplementedError
+        """The quotes in one message; raises SpotParseError if it is malformed."""
 
     async def subscribe(self, ws: WebSocketConnection) -> None:
         """Send what the source needs after connecting (nothing by default)."""

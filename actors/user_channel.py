@@ -31,6 +31,7 @@ from trio_websocket import (
 )
 
 from actors.user_feed import UserEventRouter
+from engine.backoff import Backoff
 from engine.config import UserFeedConfig
 from engine.credentials import ApiCredentials
 from engine.health import Health
@@ -51,39 +52,6 @@ class TradeHistory(Protocol):
     match_time, maker_orders[...]), every page, oldest first; `after` in unix seconds."""
 
     async def trades(self, *, after: int | None) -> list[Mapping[str, Any]]: ...
-
-
-class Backoff:
-    """Reconnect delays: initial * multiplier**n, capped, each scaled by a seeded
-    1 +/- jitter so that many clients do not reconnect in step. `reset` after success."""
-
-    def __init__(
-        self, initial_s: float, max_s: float, multiplier: float, jitter: float, seed: int
-    ) -> None:
-        self.initial_s = initial_s
-        self.max_s = max_s
-        self.multiplier = multiplier
-        self.jitter = jitter
-        self.attempt = 0
-        self._rng = random.Random(f"user-channel-backoff|{seed}")
-
-    @classmethod
-    def from_config(cls, config: UserFeedConfig, seed: int) -> Backoff:
-        return cls(
-            config.backoff_initial_s,
-            config.backoff_max_s,
-            config.backoff_multiplier,
-            config.backoff_jitter,
-            seed,
-        )
-
-    def next_delay(self) -> float:
-        base = min(self.max_s, self.initial_s * self.multiplier ** min(self.attempt, 64))
-        self.attempt += 1
-        return base * (1 - self.jitter + 2 * self.jitter * self._rng.random())
-
-    def reset(self) -> None:
-        self.attempt = 0
 
 
 class ChannelEvent(enum.Enum):
@@ -143,7 +111,13 @@ class UserChannelActor:
         self.markets = list(markets)
         self.health_out = health_out
         self.start_after = start_after
-        self.backoff = Backoff.from_config(self.config, seed)
+        self.backoff = Backoff(
+            self.config.backoff_initial_s,
+            self.config.backoff_max_s,
+            multiplier=self.config.backoff_multiplier,
+            jitter=self.config.backoff_jitter,
+            rng=random.Random(f"user-channel-backoff|{seed}"),
+        )
         self.health = Health.STOPPED
         self.reason = ""
         self.connects = 0

@@ -27,17 +27,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import signal
-import sys
 import tempfile
 import time
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import trio
 import trio.testing
 
@@ -53,7 +51,7 @@ from actors.spot_feed import (
     SpotBoardActor,
     spot_mailbox,
 )
-from actors.strategy import Strategy, StrategyActor, strategy_mailbox_key
+from actors.strategy import StrategyActor, strategy_mailbox_key
 from actors.user_channel import UserChannelActor
 from actors.user_feed import UserEventRouter
 from engine._native import OrderSigner
@@ -75,18 +73,14 @@ from engine.messages import (
 )
 from engine.order_factory import OrderFactory, paper_signer
 from engine.registry import OrderRegistry
-from engine.report import SessionFacts, build_report, render_text
+from engine.report import SessionFacts, build_report
 from engine.risk import RiskGate
-from engine.session import seed_trio_scheduler
-from engine.shutdown import ImmediateExit, ShutdownController
+from engine.running import run_to_exit_status, run_tree, strategies_from_config
+from engine.shutdown import ShutdownController
 from engine.spot import SpotBoard
 from engine.stats import EngineStats
-from engine.strategies.latency import LatencySniper
-from engine.strategies.parity import ParityArbitrage
-from engine.strategies.spread_maker import SpreadMaker
-from engine.supervisor import ChildSpec, Supervisor, SupervisorEscalation
+from engine.supervisor import ChildSpec, Supervisor
 from engine.supervisor import Strategy as SupervisionStrategy
-from engine.units import format_units
 from engine.venue_process import venue_command, venue_process
 
 log = logging.getLogger("polyengine.session")
@@ -233,17 +227,6 @@ class MarketCatalog:
         log.info("trading %s (%s)", info.slug, cid[:12])
 
 
-def _strategies(config: Config) -> list[Strategy]:
-    chosen: list[Strategy] = []
-    if config.strategies.parity.enabled:
-        chosen.append(ParityArbitrage(config.strategies.parity))
-    if config.strategies.maker.enabled:
-        chosen.append(SpreadMaker(config.strategies.maker))
-    if config.strategies.latency.enabled:
-        chosen.append(LatencySniper(config.strategies.latency))
-    return chosen
-
-
 def build_network_session(
     config: Config,
     clock: SessionClock,
@@ -263,7 +246,7 @@ def build_network_session(
     shutdown = ShutdownController()
     registry = OrderRegistry()
     markets: dict[str, MarketInfo] = {}
-    strategies = _strategies(config)
+    strategies = strategies_from_config(config)
 
     # Mailboxes: owned here, by the tree, so restarts keep them. Each names its policy.
     portfolio_box: Mailbox[Any] = Mailbox("portfolio", 4096, Overflow.BLOCK)
@@ -399,25 +382,6 @@ def build_network_session(
     )  # fmt: skip
 
 
-async def _progress(session: NetworkSession, echo: bool) -> None:
-    every = session.config.run.progress_every_s
-    while True:
-        await trio.sleep(every)
-        now = session.clock.now_s()
-        by: dict[str, int] = {}
-        for f in session.ledger.fills:
-            by[f.strategy] = by.get(f.strategy, 0) + 1
-        live = [m.slug for m in session.markets.values() if m.start_ts <= now < m.end_ts]
-        line = (
-            f"[{time.strftime('%H:%M:%S', time.gmtime(now))} UTC] {live[0] if live else '-':<26} "
-            f"frames {session.stats.frames:>6}  orders {session.stats.orders_sent:>5}  "
-            f"fills {len(session.ledger.fills):>4} {by}  cash ${format_units(session.ledger.cash)}"
-        )
-        session.progress.append(line)
-        if echo:
-            print(line, flush=True)
-
-
 async def _end_when_done(session: NetworkSession) -> None:
     """Stop after `run.duration_s`, or once every window of the own venue has settled."""
     duration = session.config.run.duration_s
@@ -431,25 +395,9 @@ async def _end_when_done(session: NetworkSession) -> None:
     await session.shutdown.request_shutdown(f"duration {duration:g} s reached")
 
 
-async def _supervise_root(
-    session: NetworkSession, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-) -> None:
-    try:
-        await session.root.run(task_status=task_status)
-    except* SupervisorEscalation:
-        await session.shutdown.request_shutdown("root supervisor escalated")
-        raise
-
-
 async def run_network(session: NetworkSession, *, echo: bool = False, header: str = "") -> None:
     """Run the tree until the session ends or a signal stops it (then cancel orders)."""
-    async with trio.open_nursery() as nursery:
-        await nursery.start(session.shutdown.watch_signals, nursery.cancel_scope)
-        if echo and header:
-            print(header, flush=True)
-        await nursery.start(_supervise_root, session)
-        nursery.start_soon(_progress, session, echo)
-        nursery.start_soon(_end_when_done, session)
+    await run_tree(session, partial(_end_when_done, session), echo=echo, header=header)
 
 
 class SessionSetupError(RuntimeError):
@@ -622,36 +570,5 @@ def run_network_session(config: Config, report_json: Path | None) -> int:
                         network_report(session, venue_cash, time.perf_counter() - started)
                     )
 
-    immediate: list[ImmediateExit] = []
-    escalations: list[SupervisorEscalation] = []
-    seed_trio_scheduler(config.venue.seed)
     clock = None if rate == 1.0 else trio.testing.MockClock(rate=rate)
-    try:
-        trio.run(main, clock=clock)
-    except* SupervisorEscalation as group:
-        escalations.extend(e for e in group.exceptions if isinstance(e, SupervisorEscalation))
-    except* ImmediateExit as group:
-        immediate.extend(e for e in group.exceptions if isinstance(e, ImmediateExit))
-    except* KeyboardInterrupt:
-        immediate.append(ImmediateExit(signal.SIGINT))
-    if immediate:
-        print("polyengine: stopped at once (second signal)", file=sys.stderr)
-        return immediate[0].exit_code
-    if failures:
-        print(f"polyengine: {failures[0]}", file=sys.stderr)
-        return 1
-    print(render_text(report))
-    if report_json is not None:
-        report_json.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
-        print(f"report written to {report_json}")
-    if escalations:
-        print(
-            f"polyengine: the supervision tree gave up: {escalations[0]}; "
-            "every open order was cancelled",
-            file=sys.stderr,
-        )
-        return 1
-    if not report["ledger_identity"]["holds"] or report["venue_cash_matches"] is False:
-        print("polyengine: the ledger does not reconcile (see the report)", file=sys.stderr)
-        return 1
-    return 0
+    return run_to_exit_status(main, clock, config.venue.seed, report, report_json, failures)

@@ -17,15 +17,12 @@ parents create every mailbox, so a restarted actor keeps its queue.
 
 from __future__ import annotations
 
-import random
-import signal
-import sys
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import orjson
 import trio
 import trio.testing
 
@@ -33,7 +30,7 @@ from actors.feed import FeedActor
 from actors.market import MarketActor
 from actors.order_manager import OrderManager
 from actors.portfolio import PortfolioActor
-from actors.strategy import Strategy, StrategyActor, strategy_mailbox_key
+from actors.strategy import StrategyActor, strategy_mailbox_key
 from actors.user_feed import UserFeedActor
 from engine.clock import SessionClock
 from engine.config import Config
@@ -42,15 +39,13 @@ from engine.mailbox import Mailbox, Overflow
 from engine.messages import MarketInfo
 from engine.order_factory import OrderFactory, paper_signer
 from engine.registry import OrderRegistry
-from engine.report import SessionFacts, build_report, render_text
+from engine.report import SessionFacts, build_report
 from engine.risk import RiskGate
-from engine.shutdown import ImmediateExit, ShutdownController
+from engine.running import run_to_exit_status, run_tree, strategies_from_config
+from engine.shutdown import ShutdownController
 from engine.stats import EngineStats
-from engine.strategies.parity import ParityArbitrage
-from engine.strategies.spread_maker import SpreadMaker
-from engine.supervisor import ChildSpec, Supervisor, SupervisorEscalation
+from engine.supervisor import ChildSpec, Supervisor
 from engine.supervisor import Strategy as SupervisionStrategy
-from engine.units import format_units
 from engine.venue.scenario import Scenario
 from engine.venue.sim import SimVenue, market_info
 
@@ -100,11 +95,7 @@ def build_session(config: Config, clock: SessionClock) -> Session:
     shutdown = ShutdownController()
     registry = OrderRegistry()
 
-    strategies: list[Strategy] = []
-    if config.strategies.parity.enabled:
-        strategies.append(ParityArbitrage(config.strategies.parity))
-    if config.strategies.maker.enabled:
-        strategies.append(SpreadMaker(config.strategies.maker))
+    strategies = strategies_from_config(config)
 
     # Mailboxes: owned here, by the tree, so restarts keep them. Each names its policy.
     portfolio_box: Mailbox[Any] = Mailbox("portfolio", 4096, Overflow.BLOCK)
@@ -188,59 +179,15 @@ def build_session(config: Config, clock: SessionClock) -> Session:
     )  # fmt: skip
 
 
-async def _progress(session: Session, echo: bool) -> None:
-    every = session.config.run.progress_every_s
-    while True:
-        await trio.sleep(every)
-        now = session.clock.now_s()
-        by: dict[str, int] = {}
-        for f in session.ledger.fills:
-            by[f.strategy] = by.get(f.strategy, 0) + 1
-        live = [m.slug for m in session.markets.values() if m.start_ts <= now < m.end_ts]
-        line = (
-            f"[{time.strftime('%H:%M:%S', time.gmtime(now))} UTC] {live[0] if live else '-':<26} "
-            f"frames {session.stats.frames:>6}  orders {session.stats.orders_sent:>5}  "
-            f"fills {len(session.ledger.fills):>4} {by}  cash ${format_units(session.ledger.cash)}"
-        )
-        session.progress.append(line)
-        if echo:
-            print(line, flush=True)
-
-
 async def _end_when_done(session: Session) -> None:
     await session.venue.finished.wait()
     await trio.sleep(DRAIN_S)
     await session.shutdown.request_shutdown("all windows resolved")
 
 
-async def _supervise_root(
-    session: Session, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-) -> None:
-    """Run the root; if it gives up, cancel every open order (shielded, bounded), then fail.
-
-    The root escalates only when restarts cannot help; the session must then not leave
-    orders resting at the venue, and the process must exit non-zero.
-    """
-    try:
-        await session.root.run(task_status=task_status)
-    except* SupervisorEscalation:
-        await session.shutdown.request_shutdown("root supervisor escalated")
-        raise
-
-
 async def run_session(session: Session, *, echo: bool = False, header: str = "") -> None:
-    """Run the tree until every window has resolved, or until a signal stops it.
-
-    The header is printed once signals are handled gracefully, so a user who sees it
-    can press Ctrl-C and get the graceful path (cancel orders, report, exit 0).
-    """
-    async with trio.open_nursery() as nursery:
-        await nursery.start(session.shutdown.watch_signals, nursery.cancel_scope)
-        if echo and header:
-            print(header, flush=True)
-        await nursery.start(_supervise_root, session)
-        nursery.start_soon(_progress, session, echo)
-        nursery.start_soon(_end_when_done, session)
+    """Run the tree until every window has resolved, or until a signal stops it."""
+    await run_tree(session, partial(_end_when_done, session), echo=echo, header=header)
 
 
 def session_report(session: Session, wall_s: float) -> dict[str, Any]:
@@ -254,27 +201,6 @@ def session_report(session: Session, wall_s: float) -> dict[str, Any]:
         shutdown_reason=session.shutdown.shutdown_reason or "stopped",
     )
     return build_report(session.ledger, session.stats, session.markets, facts)
-
-
-def seed_trio_scheduler(seed: int) -> None:
-    """Make Trio's task order repeatable, so that a seed gives the same session.
-
-    Trio shuffles the order in which ready tasks run, from a generator seeded by the OS,
-    and tasks woken by equal deadlines become ready in an order set by memory addresses
-    (its deadline heap breaks ties by `id`). Paper sessions are research runs: the same
-    seed must give the same fills. Trio has a deterministic mode for Hypothesis
-    (trio/_core/_run.py: `_ALLOW_DETERMINISTIC_SCHEDULING` sorts each batch by task
-    creation order before shuffling it with `_r`); there is no public switch, so this
-    turns that mode on and seeds `_r`. If a future Trio moves them, sessions stay correct
-    but are no longer bit-for-bit repeatable (tests/e2e/test_cli.py would say so).
-    """
-    run_module = getattr(getattr(trio, "_core", None), "_run", None)
-    scheduler_random = getattr(run_module, "_r", None)
-    if run_module is None or not isinstance(scheduler_random, random.Random):
-        return
-    if hasattr(run_module, "_ALLOW_DETERMINISTIC_SCHEDULING"):
-        run_module._ALLOW_DETERMINISTIC_SCHEDULING = True
-    scheduler_random.seed(f"polyengine-scheduler-{seed}")
 
 
 def run_paper_session(config: Config, report_json: Path | None) -> int:
@@ -298,33 +224,4 @@ def run_paper_session(config: Config, report_json: Path | None) -> int:
         finally:
             report.update(session_report(session, time.perf_counter() - started))
 
-    immediate: list[ImmediateExit] = []
-    escalations: list[SupervisorEscalation] = []
-    seed_trio_scheduler(config.venue.seed)
-    try:
-        trio.run(main, clock=mock)
-    except* SupervisorEscalation as group:
-        escalations.extend(e for e in group.exceptions if isinstance(e, SupervisorEscalation))
-    except* ImmediateExit as group:
-        immediate.extend(e for e in group.exceptions if isinstance(e, ImmediateExit))
-    except* KeyboardInterrupt:
-        # Only possible before the signal watcher is installed: nothing was traded yet.
-        immediate.append(ImmediateExit(signal.SIGINT))
-    if immediate:
-        print("polyengine: stopped at once (second signal)", file=sys.stderr)
-        return immediate[0].exit_code
-    print(render_text(report))
-    if report_json is not None:
-        report_json.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
-        print(f"report written to {report_json}")
-    if escalations:
-        print(
-            f"polyengine: the supervision tree gave up: {escalations[0]}; "
-            "every open order was cancelled",
-            file=sys.stderr,
-        )
-        return 1
-    if not report["ledger_identity"]["holds"] or report["venue_cash_matches"] is False:
-        print("polyengine: the ledger does not reconcile (see the report)", file=sys.stderr)
-        return 1
-    return 0
+    return run_to_exit_status(main, mock, config.venue.seed, report, report_json)

@@ -13,7 +13,6 @@ reference reading at or after it: the "price to beat".
 from __future__ import annotations
 
 import json
-import random
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -171,34 +170,6 @@ def parse_rtds(raw: str | bytes, topic: str, symbol: str) -> list[Quote]:
 
 
 # --- reconnecting -----------------------------------------------------------------------
-
-
-class Backoff:
-    """Exponential reconnect delays with seeded jitter: initial * 2**n, capped, each
-    scaled by a factor in [1 - jitter, 1 + jitter]; `reset` after a good connection."""
-
-    def __init__(self, initial_s: float, max_s: float, jitter: float, seed: int | str) -> None:
-        if initial_s <= 0 or max_s < initial_s or not 0 <= jitter < 1:
-            raise ValueError("backoff needs 0 < initial <= max and 0 <= jitter < 1")
-        self.initial_s = initial_s
-        self.max_s = max_s
-        self.jitter = jitter
-        self.failures = 0
-        self._rng = random.Random(f"backoff|{seed}")
-
-    @classmethod
-    def from_config(cls, config: SpotConfig, seed: int | str) -> Backoff:
-        top = max(config.backoff_max_s, config.backoff_initial_s)
-        return cls(config.backoff_initial_s, top, config.backoff_jitter, seed)
-
-    def next_delay(self) -> float:
-        """The wait before the next attempt; each call counts one more failure."""
-        base: float = min(self.max_s, self.initial_s * 2.0 ** min(self.failures, 62))
-        self.failures += 1
-        return base * (1 + self.jitter * self._rng.uniform(-1.0, 1.0))
-
-    def reset(self) -> None:
-        self.failures = 0
 
 
 # --- staleness and the board ---------------------------------------------------------------

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import random
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from actors.market_feed import (
-    Backoff,
     HealthBoard,
     Link,
     Verdict,
@@ -23,36 +20,6 @@ from engine.health import Health
 CONFIG = MarketFeedConfig(
     backoff_initial_s=0.5, backoff_max_s=8.0, backoff_multiplier=2.0, backoff_jitter=0.2
 )
-
-
-def test_backoff_grows_exponentially_within_the_jitter_and_is_capped() -> None:
-    backoff = Backoff(CONFIG, random.Random(1))
-    delays = [backoff.next_delay() for _ in range(8)]
-    for n, delay in enumerate(delays):
-        base = min(8.0, 0.5 * 2**n)
-        assert base * 0.8 <= delay <= min(8.0, base * 1.2)
-    assert max(delays) <= 8.0
-
-
-def test_backoff_is_the_same_for_the_same_seed_and_differs_across_seeds() -> None:
-    def schedule(seed: int) -> list[float]:
-        backoff = Backoff(CONFIG, random.Random(seed))
-        return [backoff.next_delay() for _ in range(6)]
-
-    assert schedule(7) == schedule(7)
-    assert schedule(7) != schedule(8)
-
-
-def test_backoff_starts_over_after_a_reset() -> None:
-    backoff = Backoff(CONFIG.model_copy(update={"backoff_jitter": 0.0}), random.Random(1))
-    assert [backoff.next_delay() for _ in range(3)] == [0.5, 1.0, 2.0]
-    backoff.reset()
-    assert backoff.next_delay() == 0.5
-
-
-def test_no_jitter_gives_the_plain_schedule() -> None:
-    backoff = Backoff(CONFIG.model_copy(update={"backoff_jitter": 0.0}), random.Random(1))
-    assert [backoff.next_delay() for _ in range(6)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,6 @@ from engine.config import SpotConfig
 from engine.health import Health
 from engine.messages import SpotReading, SpotSource
 from engine.spot import (
-    Backoff,
     PriceToBeat,
     SourceState,
     SpotBoard,
@@ -141,26 +140,6 @@ def test_rtds_backfill_gives_every_point_and_pong_gives_nothing() -> None:
     bad = dict(backfill, payload={"symbol": "btc/usd", "data": "x"})
     with pytest.raises(SpotParseError):
         parse_rtds(orjson.dumps(bad), "crypto_prices_chainlink", "btc/usd")
-
-
-# --- backoff ------------------------------------------------------------------------------
-
-
-def test_backoff_doubles_to_its_cap_with_bounded_seeded_jitter() -> None:
-    backoff = Backoff(0.5, 8.0, 0.2, seed=1)
-    delays = [backoff.next_delay() for _ in range(8)]
-    for n, delay in enumerate(delays):
-        base = min(8.0, 0.5 * 2**n)
-        assert base * 0.8 <= delay <= base * 1.2
-    again = Backoff(0.5, 8.0, 0.2, seed=1)
-    assert [again.next_delay() for _ in range(8)] == delays
-    backoff.reset()
-    assert 0.4 <= backoff.next_delay() <= 0.6
-
-
-def test_backoff_rejects_nonsense() -> None:
-    with pytest.raises(ValueError):
-        Backoff(1.0, 0.5, 0.1, seed=0)
 
 
 # --- staleness ----------------------------------------------------------------------------
