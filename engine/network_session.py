@@ -29,6 +29,7 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from functools import partial
@@ -81,7 +82,7 @@ from engine.spot import SpotBoard
 from engine.stats import EngineStats
 from engine.supervisor import ChildSpec, Supervisor
 from engine.supervisor import Strategy as SupervisionStrategy
-from engine.venue_process import venue_command, venue_process
+from engine.venue_process import VenueProcessError, venue_command, venue_process
 
 log = logging.getLogger("polyengine.session")
 
@@ -170,7 +171,7 @@ class MarketCatalog:
         routes: dict[str, Mailbox[Any]],
         market_sup: Supervisor,
         feed: MarketFeedActor,
-        make_actor: Any,
+        make_actor: Callable[[MarketInfo, Mailbox[Any]], MarketActor],
     ) -> None:
         self.inbox = inbox
         self.markets = markets
@@ -420,11 +421,14 @@ def _live_signer(config: Config) -> OrderSigner:
 
 async def _open_session(
     config: Config, stack: AsyncExitStack, rate: float, own_venue: bool
-) -> tuple[NetworkSession, Path | None]:
-    """Start the venue (own paper venue), sync the clock, authenticate, build the tree."""
+) -> NetworkSession:
+    """Start the venue (own paper venue), sync the clock, authenticate, build the tree.
+
+    Raises SessionSetupError, VenueProcessError, VenueError or httpx.HTTPError when the
+    session cannot start; nothing has been traded then.
+    """
     mode = config.run.mode
     seed = config.venue.seed
-    venue_log: Path | None = None
     if own_venue:
         workdir = Path(tempfile.mkdtemp(prefix="polyengine-paper-"))
         ledger_path = workdir / "venue-ledger.json"
@@ -453,20 +457,23 @@ async def _open_session(
             clock = await venue_clock(public)
         except (VenueError, httpx.HTTPError) as exc:
             raise SessionSetupError(f"cannot reach the venue at {endpoints.clob}: {exc}") from None
-        if mode == "paper":
-            signer = paper_signer(seed)
-            public._wallclock = clock.now_s  # L1 timestamps on the venue's clock
-            credentials = await public.create_or_derive_credentials(signer)
-        else:
-            signer = _live_signer(config)
-            try:
-                credentials = ApiCredentials.load(config.run.credentials_file.expanduser())
-            except CredentialsError as exc:
-                raise SessionSetupError(str(exc)) from None
-            if credentials.address.lower() != signer.address.lower():
-                raise SessionSetupError(
-                    f"the credentials are for {credentials.address}, the key is {signer.address}"
-                )
+    if mode == "paper":
+        signer = paper_signer(seed)
+        # L1 timestamps on the venue's clock (an accelerated venue is far from real time).
+        async with RestClient(
+            endpoints.clob, None, config.client, seed=seed, wallclock=clock.now_s
+        ) as l1:
+            credentials = await l1.create_or_derive_credentials(signer)
+    else:
+        signer = _live_signer(config)
+        try:
+            credentials = ApiCredentials.load(config.run.credentials_file.expanduser())
+        except CredentialsError as exc:
+            raise SessionSetupError(str(exc)) from None
+        if credentials.address.lower() != signer.address.lower():
+            raise SessionSetupError(
+                f"the credentials are for {credentials.address}, the key is {signer.address}"
+            )
     rest = await stack.enter_async_context(
         RestClient(endpoints.clob, credentials, config.client, seed=seed, wallclock=clock.now_s)
     )
@@ -476,7 +483,7 @@ async def _open_session(
         initial_cash=initial_cash,
         windows_expected=config.venue.windows if own_venue else None,
     )  # fmt: skip
-    return session, venue_log
+    return session
 
 
 def network_report(
@@ -548,9 +555,9 @@ def run_network_session(config: Config, report_json: Path | None) -> int:
     async def main() -> None:
         async with AsyncExitStack() as stack:
             try:
-                session, _ = await _open_session(config, stack, rate, own_venue)
-            except SessionSetupError as exc:
-                failures.append(str(exc))
+                session = await _open_session(config, stack, rate, own_venue)
+            except (SessionSetupError, VenueProcessError, VenueError, httpx.HTTPError) as exc:
+                failures.append(f"the session could not start: {exc}")
                 return
             where = "its own venue" if own_venue else session.endpoints.clob
             header = (

@@ -196,3 +196,13 @@ def test_sigint_stops_a_paper_session_cancelling_its_orders() -> None:
     assert process.returncode == 0, err
     assert "SIGINT" in out
     assert "venue cash matches" in out
+
+
+def test_an_unreachable_venue_is_one_line_and_exit_1() -> None:
+    result = polyengine("run", "--venue-url", "http://127.0.0.1:9", "--duration", "5", timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        "polyengine: the session could not start: cannot reach the venue at http://127.0.0.1:9"
+    )
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "Traceback" not in result.stderr
