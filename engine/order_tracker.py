@@ -388,11 +388,10 @@ class OrderTracker:
                     )
                 return effects  # an older or repeated status: nothing changes
             record.status = update.status
-        if record.status is TradeStatus.FAILED:
-            if record.booked:
-                record.booked = False
-                self.filled -= record.size
-                effects.append(FillVoided(self.order_id, update.trade_id, record.size))
+        if record.status is TradeStatus.FAILED and record.booked:
+            record.booked = False
+            self.filled -= record.size
+            effects.append(FillVoided(self.order_id, update.trade_id, record.size))
         effects.extend(self._book_parked())
         if self.state is OrderState.REJECTED and any(isinstance(e, FillBooked) for e in effects):
             effects.append(Anomaly(self.order_id, "fill on an order the venue rejected"))
