@@ -14,8 +14,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
+from engine.pairs import PairParams
 from engine.units import parse_units
 
 ENV_PREFIX = "POLYENGINE_"
@@ -185,10 +193,63 @@ class LatencyConfig(_Model):
         return _micro(self.max_position)
 
 
+class PairsConfig(_Model):
+    """Atomic entry+hedge pairs (engine/pairs.py): when to post, how long to wait for
+    fills, how to liquidate a lone leg, when to exit before settlement."""
+
+    threshold: Decimal = Field(
+        default=Decimal("0.99"), gt=0, le=1, description="post when the two prices sum <= this"
+    )
+    post_only: bool = Field(default=True, description="post as maker (rebates)")
+    post_only_failures: int = Field(
+        default=3, ge=1, le=100, description="crossing rejections before a market goes GTC"
+    )
+    fill_timeout_s: float = Field(default=120.0, gt=0, le=3_600)
+    patient_above_s: float = Field(
+        default=600.0, gt=0, description="liquidate patiently with more time to resolution"
+    )
+    aggressive_below_s: float = Field(
+        default=300.0, gt=0, description="liquidate aggressively with less time to resolution"
+    )
+    exit_from_s: float = Field(default=180.0, gt=0, description="pre-settlement window opens")
+    exit_until_s: float = Field(default=45.0, ge=0, description="pre-settlement window closes")
+    exit_confidence: float = Field(default=0.80, gt=0.5, lt=1)
+
+    @field_validator("aggressive_below_s")
+    @classmethod
+    def _bands_ordered(cls, value: float, info: ValidationInfo) -> float:
+        patient = info.data.get("patient_above_s")
+        if patient is not None and value > patient:
+            raise ValueError("must not exceed patient_above_s")
+        return value
+
+    @field_validator("exit_until_s")
+    @classmethod
+    def _window_ordered(cls, value: float, info: ValidationInfo) -> float:
+        start = info.data.get("exit_from_s")
+        if start is not None and value >= start:
+            raise ValueError("must be below exit_from_s")
+        return value
+
+    def params(self) -> PairParams:
+        return PairParams(
+            threshold=_micro(self.threshold),
+            post_only=self.post_only,
+            post_only_failures=self.post_only_failures,
+            fill_timeout_s=self.fill_timeout_s,
+            patient_above_s=self.patient_above_s,
+            aggressive_below_s=self.aggressive_below_s,
+            exit_from_s=self.exit_from_s,
+            exit_until_s=self.exit_until_s,
+            exit_confidence=self.exit_confidence,
+        )
+
+
 class StrategiesConfig(_Model):
     parity: ParityConfig = ParityConfig()
     maker: MakerConfig = MakerConfig()
     latency: LatencyConfig = LatencyConfig()
+    pairs: PairsConfig = PairsConfig()
 
 
 class RiskConfig(_Model):

@@ -505,3 +505,34 @@ class ReconciliationIncomplete:
     ts_ns: int
     round: int
     reason: str
+
+
+# --- pairs (issue 6) ---
+
+
+@dataclass(frozen=True, slots=True)
+class EnterPair:
+    """A strategy wants both outcomes of a market (entry = outcome 0, hedge = outcome 1)
+    bought at these prices; the pair actor runs an engine.pairs.PairExecutor for it."""
+
+    ts_ns: int
+    origin_ts_ns: int
+    strategy: str
+    pair_id: str
+    condition_id: str
+    prices: tuple[int, int]
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class PairFinished:
+    """A pair reached a resting phase (hedged, flat, liquidated, held, orphaned; or refused),
+    with what it holds of each outcome. `may_retry` is true when nothing was bought."""
+
+    ts_ns: int
+    strategy: str
+    pair_id: str
+    condition_id: str
+    phase: str
+    position: tuple[int, int]
+    may_retry: bool

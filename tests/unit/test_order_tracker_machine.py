@@ -192,9 +192,7 @@ class OrderTrackerMachine(RuleBasedStateMachine):
             self.venue.status = Truth.MATCHED
             self.send(VenueMatched())
 
-    @precondition(
-        lambda self: any(NEXT_STATUS[s] for _, s in self.venue.trades.values())  # type: ignore[index]
-    )
+    @precondition(lambda self: any(NEXT_STATUS[s] for _, s in self.venue.trades.values()))
     @rule(data=st.data())
     def trade_settles(self, data: st.DataObject) -> None:
         open_ids = sorted(k for k, (_, s) in self.venue.trades.items() if NEXT_STATUS[s])  # type: ignore[index]
