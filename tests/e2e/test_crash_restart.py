@@ -29,16 +29,25 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
+import pytest
 import trio
 import trio.testing
 
 from engine.client.rest import RestClient
 from engine.crashpoints import ENV as CRASH_ENV
 from engine.crashpoints import POINTS
-from engine.journal import JOURNAL_FILE, FillRecord, FillStatus, JournalState, read_journal
+from engine.journal import (
+    JOURNAL_FILE,
+    FillRecord,
+    FillStatus,
+    JournalState,
+    SignedRecord,
+    read_journal,
+)
 from engine.network_session import venue_clock
 from engine.order_factory import paper_signer
 from engine.reconcile import fills_of_trade
+from engine.units import UNIT, OrderType, Side
 from engine.venue.server.postlog import PostedOrder, read_post_log
 
 SEED = 20260611
@@ -240,6 +249,30 @@ def test_the_plan_covers_every_crash_point_once() -> None:
     assert sorted(point for point, _ in plan) == sorted(POINTS)
     assert all(1 <= n <= MAX_PASS[point] for point, n in plan)
     assert crash_plan(SEED) == plan  # seeded: the same runs every time
+
+
+def _posted(order_id: str) -> PostedOrder:
+    return PostedOrder("POST /order", 0, order_id, "key", "0xabc", 0)
+
+
+def _signed(order_id: str) -> SignedRecord:
+    return SignedRecord(
+        order_id, "maker", "bid", "0xc", "1", Side.BUY, 500_000, 10 * UNIT, OrderType.GTC,
+        True, 70_000, 1, 0, {"order": {}},
+    )  # fmt: skip
+
+
+def test_the_checks_catch_a_post_sent_twice_or_never_journaled() -> None:
+    state = JournalState()
+    state.apply(_signed("0xa"))
+    state.apply(_signed("0xb"))
+    once = [_posted("0xa"), _posted("0xb")]
+    assert_no_order_sent_twice(once)
+    assert_every_post_was_journaled(once, state)
+    with pytest.raises(AssertionError, match="more than once"):
+        assert_no_order_sent_twice([*once, _posted("0xa")])
+    with pytest.raises(AssertionError, match="unjournaled"):
+        assert_every_post_was_journaled([*once, _posted("0xc")], state)
 
 
 def test_sigkill_at_every_crash_point_loses_nothing_and_sends_nothing_twice(
