@@ -555,7 +555,10 @@ class StateConfig(_Model):
         default=2.0, gt=0, description="wait before asking the venue again after a failed query"
     )
     confirm_delay_s: float = Field(
-        default=1.0, ge=0, description="a periodic mismatch is re-checked after this delay"
+        default=5.0,
+        ge=0,
+        description="a periodic mismatch is re-checked after this delay (news in flight, "
+        "such as a settlement, can look like one)",
     )
 
     @property
@@ -564,6 +567,13 @@ class StateConfig(_Model):
         if self.dir is not None:
             return self.dir.expanduser()
         return Path("~/.local/state/polyengine").expanduser() / self.name
+
+    def state_dir_for(self, mode: str, wallet: str) -> Path:
+        """The directory a session uses: `dir` if set, else one per mode and wallet (a
+        paper wallet's journal never mixes with a live one's), unless `name` is set."""
+        if self.dir is None and self.name == "default":
+            return Path("~/.local/state/polyengine").expanduser() / f"{mode}-{wallet.lower()}"
+        return self.state_dir
 
 
 class RunConfig(_Model):
