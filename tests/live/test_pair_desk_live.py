@@ -5,6 +5,7 @@ fallback after post-only crossings), with the journal written before each send."
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +139,7 @@ async def test_a_lone_filled_leg_is_liquidated_at_falling_prices(
             }
             prices = [signed[i]["price"] for i in liquidations]
             assert prices[0] == 490_000  # a tick under the best ask 0.50
-            assert all(a > b for a, b in zip(prices, prices[1:], strict=False)), prices
+            assert all(a > b for a, b in itertools.pairwise(prices)), prices
             assert all(signed[i]["side"] == "SELL" for i in liquidations)
             assert all(signed[i]["size"] == 10 * UNIT for i in liquidations)
             for earlier in liquidations[:2]:  # each re-price cancelled the previous order
