@@ -2,8 +2,11 @@
 
 SetQuotes says which resting orders a strategy wants in a market: the manager keeps
 the ones that already match, cancels the rest and places what is missing. TakeOrders
-are sent as they are. Each order gets its own temporary OrderActor under the orders
-supervisor; a crashed order actor is not restarted (its order goes to reconciliation).
+are sent as they are. Each order is signed here and gets its own temporary OrderActor
+under the orders supervisor; a crashed order actor is not restarted (its order goes to
+reconciliation). An order reconciliation finds live at the venue after a restart
+(OrderAdopted) gets an actor that starts accepted and never sends it again; it stands
+as its strategy's quote, so the strategy's next SetQuotes keeps or cancels it.
 """
 
 from __future__ import annotations
@@ -13,15 +16,19 @@ import logging
 import time
 from dataclasses import dataclass
 
+import orjson
 import trio
 
 from actors.order import OrderActor, OrderInput
+from engine.fees import FeeSchedule
 from engine.gateway import OrderSpec, VenueGateway
+from engine.journal import Journal
 from engine.mailbox import Mailbox, Overflow, Resync
 from engine.messages import (
     CancelOrder,
     CashUpdate,
     MarketInfo,
+    OrderAdopted,
     OrderClosed,
     SetQuotes,
     TakeOrders,
@@ -35,7 +42,7 @@ from engine.units import OrderType, Side, notional
 
 log = logging.getLogger("polyengine.orders")
 
-ManagerInput = SetQuotes | TakeOrders | OrderClosed | CashUpdate
+ManagerInput = SetQuotes | TakeOrders | OrderClosed | OrderAdopted | CashUpdate
 ORDER_MAILBOX_CAPACITY = 256
 
 
@@ -59,6 +66,8 @@ class OrderManager:
         stats: EngineStats,
         initial_cash: int,
         stopping: trio.Event,
+        *,
+        journal: Journal | None = None,
     ) -> None:
         self.mailbox = mailbox
         self.orders = orders
@@ -71,6 +80,9 @@ class OrderManager:
         self.stats = stats
         self.cash = initial_cash
         self.stopping = stopping
+        self.journal = journal
+        """Where orders are journaled before they are sent (None: an in-process simulation
+        that is never resumed)."""
         self.quotes: dict[tuple[str, str, str], LiveOrder] = {}
         self.open: dict[str, LiveOrder] = {}
         self.buy_reserved: dict[str, int] = {}  # condition id -> notional of open BUYs
@@ -86,6 +98,8 @@ class OrderManager:
                     await self.on_take(message)
                 case OrderClosed():
                     self.on_closed(message)
+                case OrderAdopted():
+                    await self.on_adopted(message)
                 case CashUpdate(cash=cash):
                     self.cash = cash
                 case Resync():
@@ -142,21 +156,58 @@ class OrderManager:
             self.stats.orders_denied += 1
             self.stats.count_rejection(f"denied: {check.reason}")
             return None
+        spec = self.factory.sign(order)
+        return await self._start(
+            spec, strategy, condition_id, key, origin_ts_ns, order.market.fees, adopted=False
+        )
+
+    async def _start(
+        self,
+        spec: OrderSpec,
+        strategy: str,
+        condition_id: str,
+        key: str,
+        origin_ts_ns: int,
+        fees: FeeSchedule | None,
+        *,
+        adopted: bool,
+    ) -> LiveOrder:
+        """Start the order's actor (it journals, then sends) and reserve its risk."""
         child = f"order-{next(self._children)}"
         mailbox: Mailbox[OrderInput] = Mailbox(child, ORDER_MAILBOX_CAPACITY, Overflow.BLOCK)
         actor = OrderActor(
-            order, strategy, key, origin_ts_ns, self.factory, self.registry, mailbox,
+            spec, strategy, condition_id, key, origin_ts_ns, self.registry, mailbox,
             self.gateway, self.mailbox, self.stats,
+            journal=self.journal, fees=fees, adopted=adopted,
         )  # fmt: skip
         await self.orders.start_child(ChildSpec(child, actor.run, Restart.TEMPORARY))
-        assert actor.spec is not None  # signed and registered before it was ready
-        live = LiveOrder(actor.spec, mailbox)
-        self.open[actor.spec.order_id] = live
+        live = LiveOrder(spec, mailbox)
+        self.open[spec.order_id] = live
         self.risk.open_orders += 1
-        if order.side is Side.BUY:
-            value = notional(order.price, order.size)
+        if spec.side is Side.BUY:
+            value = notional(spec.price, spec.size)
             self.buy_reserved[condition_id] = self.buy_reserved.get(condition_id, 0) + value
         return live
+
+    async def on_adopted(self, adopted: OrderAdopted) -> None:
+        """An order of ours live at the venue with no actor (found after a restart)."""
+        if adopted.order_id in self.open or self.journal is None:
+            return
+        record = self.journal.state.orders.get(adopted.order_id)
+        if record is None:
+            return
+        s = record.signed
+        spec = OrderSpec(
+            s.order_id, s.token_id, s.side, s.price, s.size, s.order_type, s.post_only,
+            orjson.dumps(dict(s.body)),
+        )  # fmt: skip
+        live = await self._start(
+            spec, s.strategy, s.condition_id, s.key, 0, record.fees, adopted=True
+        )
+        if s.order_type.rests and not s.key.startswith("take-"):
+            self.quotes.setdefault((s.strategy, s.condition_id, s.key), live)
+        if self.stopping.is_set():
+            await self._cancel(live, "shutdown")
 
     async def _cancel(self, live: LiveOrder, reason: str) -> None:
         if live.cancel_requested:

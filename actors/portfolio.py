@@ -1,25 +1,42 @@
 """PortfolioActor: the only writer of the ledger; fills and settlements in, positions out.
 
 Fills arrive provisional (MATCHED); FillConfirmed makes one final, FillVoided reverses it
-(its trade FAILED) and publishes the corrected position and cash.
+(its trade FAILED) and publishes the corrected position and cash; FillReversed (from
+reconciliation: a fill the venue does not list, or whose trade failed) reverses it too.
+With a journal, each fill, status change and settlement is journaled BEFORE the ledger
+books it, so a restart rebuilds the ledger from the journal (`ledger_from_journal`) and
+nothing booked is lost or booked twice.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import trio
 
+from engine.crashpoints import crash_point
+from engine.journal import (
+    BaselineRecord,
+    FillRecord,
+    FillStatus,
+    Journal,
+    SettlementRecord,
+    iter_journal,
+)
 from engine.ledger import Ledger, LedgerError
 from engine.mailbox import Mailbox, Resync
 from engine.messages import (
     CashUpdate,
     Fill,
     FillConfirmed,
+    FillReversed,
     FillVoided,
+    Liquidity,
     MarketInfo,
     MarketSettled,
     PositionUpdate,
@@ -27,7 +44,7 @@ from engine.messages import (
 
 log = logging.getLogger("polyengine.portfolio")
 
-PortfolioInput = Fill | FillConfirmed | FillVoided | MarketSettled
+PortfolioInput = Fill | FillConfirmed | FillVoided | FillReversed | MarketSettled
 
 
 class PortfolioActor:
@@ -38,8 +55,11 @@ class PortfolioActor:
         markets: Mapping[str, MarketInfo],
         strategy_mailboxes: Mapping[str, Mailbox[Any]],
         cash_out: Mailbox[Any],
+        *,
+        journal: Journal | None = None,
     ) -> None:
         self.ledger = ledger
+        self.journal = journal
         self.mailbox = mailbox
         self.markets = markets
         self.strategy_mailboxes = strategy_mailboxes
@@ -53,16 +73,23 @@ class PortfolioActor:
             message = await self.mailbox.receive()
             match message:
                 case Fill():
+                    if self.journal is not None:
+                        self.journal.fill(fill_record(message, FillStatus.MATCHED))
+                        crash_point("mid_fills")
                     if self.ledger.apply_fill(message):
+                        self._confirm_if_final(message)
                         self._publish_position(message.strategy, message.condition_id)
                         await self.cash_out.send(
                             CashUpdate(time.perf_counter_ns(), self.ledger.cash)
                         )
                 case FillConfirmed():
+                    self._journal_status(message.trade_id, message.order_id, FillStatus.CONFIRMED)
                     self.ledger.confirm(message.trade_id, message.order_id)
-                case FillVoided():
+                case FillVoided() | FillReversed():
+                    fill_id = message.trade_id  # the fill id (a taker's is "trade#leg")
+                    self._journal_status(fill_id, message.order_id, FillStatus.FAILED)
                     try:
-                        voided = self.ledger.void(message.trade_id, message.order_id)
+                        voided = self.ledger.void(fill_id, message.order_id)
                     except LedgerError as exc:
                         self.void_errors += 1
                         log.error("a failed trade could not be reversed: %s", exc)
@@ -78,6 +105,9 @@ class PortfolioActor:
                         )
                 case MarketSettled():
                     market = self.markets[message.condition_id]
+                    if self.journal is not None:
+                        payouts = dict(zip(market.token_ids, message.payout_per_share, strict=True))
+                        self.journal.append(SettlementRecord(message.condition_id, payouts))
                     self.ledger.settle(
                         message.condition_id,
                         market.token_ids,
@@ -90,9 +120,74 @@ class PortfolioActor:
                 case Resync():
                     pass
 
+    def _confirm_if_final(self, fill: Fill) -> None:
+        """A fill reconciliation found already CONFIRMED at the venue is final at once."""
+        if self.journal is None:
+            return
+        known = self.journal.state.fills.get((fill.trade_id, fill.order_id))
+        if known is not None and known.status is FillStatus.CONFIRMED:
+            self.ledger.confirm(fill.trade_id, fill.order_id)
+
+    def _journal_status(self, fill_id: str, order_id: str, status: FillStatus) -> None:
+        """A journaled fill's trade moved on (CONFIRMED, FAILED): journal it first."""
+        if self.journal is None:
+            return
+        known = self.journal.state.fills.get((fill_id, order_id))
+        if known is not None:
+            self.journal.fill(dataclasses.replace(known, status=status))
+
     def _publish_position(self, strategy: str, condition_id: str) -> None:
         mailbox = self.strategy_mailboxes.get(strategy)
         if mailbox is None:
             return
         yes, no = self.ledger.holdings(strategy, self.markets[condition_id].token_ids)
         mailbox.send_nowait(PositionUpdate(time.perf_counter_ns(), strategy, condition_id, yes, no))
+
+
+def fill_record(fill: Fill, status: FillStatus) -> FillRecord:
+    """A fill as the journal keeps it (the trade id without the taker's `#leg`)."""
+    return FillRecord(
+        fill.trade_id, fill.trade_id.partition("#")[0], fill.order_id, fill.strategy,
+        fill.condition_id, fill.token_id, fill.side, fill.price, fill.size, fill.fee,
+        "taker" if fill.liquidity is Liquidity.TAKER else "maker", status, fill.match_time,
+    )  # fmt: skip
+
+
+def ledger_from_journal(path: Path) -> Ledger | None:
+    """The ledger a journal describes: its cash baseline, then every fill and settlement
+    in the order they were journaled (a FAILED fill reversed, a CONFIRMED one final).
+    None when the journal has no cash baseline yet (nothing was reconciled)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    ledger: Ledger | None = None
+    token_ids: dict[str, tuple[str, ...]] = {}
+    for _, record in iter_journal(data, path):
+        match record:
+            case BaselineRecord(cash=cash) if cash is not None and ledger is None:
+                ledger = Ledger(initial_cash=cash)
+            case FillRecord() if ledger is not None:
+                key = (record.fill_id, record.order_id)
+                if record.status is FillStatus.FAILED:
+                    ledger.void(*key)
+                    continue
+                ledger.apply_fill(
+                    Fill(
+                        0, record.fill_id, record.order_id, record.strategy, record.condition_id,
+                        record.token_id, record.side, record.price, record.size, record.fee,
+                        Liquidity.TAKER if record.liquidity == "taker" else Liquidity.MAKER,
+                        record.match_time,
+                    )
+                )  # fmt: skip
+                token_ids.setdefault(record.condition_id, ())
+                if record.status is FillStatus.CONFIRMED:
+                    ledger.confirm(*key)
+            case SettlementRecord() if ledger is not None:
+                tokens = tuple(record.payouts)
+                payout = tuple(record.payouts[t] for t in tokens)
+                winner = payout.index(max(payout)) if len(set(payout)) > 1 else None
+                ledger.settle(
+                    record.condition_id, (tokens[0], tokens[1]), (payout[0], payout[1]), winner
+                )
+    return ledger

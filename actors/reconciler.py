@@ -203,7 +203,9 @@ class Reconciler:
 
     `tokens()` names the conditional tokens the session trades (their balances are
     baselined even before the first order); `active_orders()` the orders a running order
-    actor owns right now, which periodic rounds leave to it. Events go to `out`.
+    actor owns right now, which periodic rounds leave to it; `settling()` the tokens of
+    markets that closed and whose settlement has not reached the portfolio yet (their
+    differences are deferred). Events go to `out`.
     """
 
     def __init__(
@@ -215,6 +217,7 @@ class Reconciler:
         *,
         tokens: Callable[[], Iterable[str]] = tuple,
         active_orders: Callable[[], Collection[str]] = frozenset,
+        settling: Callable[[], Collection[str]] = frozenset,
     ) -> None:
         self.journal = journal
         self.queries = queries
@@ -222,6 +225,7 @@ class Reconciler:
         self.config = config or StateConfig()
         self.tokens = tokens
         self.active_orders = active_orders
+        self.settling = settling
         self.health = Health.STOPPED
         self.rounds = 0
         self.failed_rounds = 0
@@ -310,7 +314,10 @@ class Reconciler:
         else:
             balances = CouldNotAsk("balances", "trades kept arriving while reading")
         answer = VenueTrades(trades, after)
-        result = reconcile(snapshot, open_orders, answer, balances, exclude=exclude)
+        settling = frozenset(self.settling())
+        result = reconcile(
+            snapshot, open_orders, answer, balances, exclude=exclude, settling=settling
+        )
         if not result.needs_lookup:
             return result
         lookups: dict[str, Lookup] = {}
@@ -321,14 +328,18 @@ class Reconciler:
                 lookups[order_id] = CouldNotAsk(exc.what, exc.reason)
             else:
                 lookups[order_id] = NOT_FOUND if found is None else found
-        return reconcile(snapshot, open_orders, answer, balances, lookups, exclude=exclude)
+        return reconcile(
+            snapshot, open_orders, answer, balances, lookups, exclude=exclude, settling=settling
+        )
 
     async def _apply(self, result: Reconciliation) -> None:
         """Journal each correction, then announce it (only if it changed the journal:
         a fill the user channel booked meanwhile is not booked twice)."""
         now = time.perf_counter_ns
         for fill in result.booked:
-            if self.journal.fill(fill):
+            # A trade first seen FAILED is journaled (the venue did report it) but is no
+            # fill: nothing is booked for it.
+            if self.journal.fill(fill) and fill.status is not FillStatus.FAILED:
                 await self.out.send(_fill_message(fill, now()))
         for fill in (*result.updated, *result.voided):
             if self.journal.fill(fill) and fill.status is FillStatus.FAILED:
@@ -393,5 +404,5 @@ def _fill_message(fill: FillRecord, ts_ns: int) -> Fill:
     liquidity = Liquidity.TAKER if fill.liquidity == "taker" else Liquidity.MAKER
     return Fill(
         ts_ns, fill.fill_id, fill.order_id, fill.strategy, fill.condition_id, fill.token_id,
-        fill.side, fill.price, fill.size, fill.fee, liquidity,
+        fill.side, fill.price, fill.size, fill.fee, liquidity, fill.match_time,
     )  # fmt: skip

@@ -9,12 +9,13 @@ dropped socket, a watchdog): a trade marked as booked has always been sent on.
 
 A trade names the taker order and every maker leg. Each leg that is ours becomes one
 Fill (attributed through the order registry, so late fills of finished orders still
-count), also sent to the order's actor if it is still running. Fill ids are the trade
-id for a maker leg and `trade#index` for the taker's legs; the ledger keys a fill by
-(fill id, order id). What a status means is decided by engine.trade_status: the first
-MATCHED (or MINED/RETRYING) books the fills provisionally, CONFIRMED makes them final
-(FillConfirmed), FAILED voids them (FillVoided); CONFIRMED seen first books them final,
-FAILED seen first books nothing, and every repeat is skipped.
+count), also sent to the order's actor if it is still running (as is a FAILED trade's
+FillVoided). Fill ids are the trade id for a maker leg and `trade#index` for the
+taker's legs; the ledger keys a fill by (fill id, order id). What a status means is
+decided by engine.trade_status: the first MATCHED (or MINED/RETRYING) books the fills
+provisionally, CONFIRMED makes them final (FillConfirmed), FAILED voids them
+(FillVoided); CONFIRMED seen first books them final, FAILED seen first books nothing,
+and every repeat is skipped.
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ class UserEventRouter:
         trade_id = str(trade["id"])
         status = normalize_status(trade["status"])
         match_s = _seconds(trade.get("match_time"))
-        fills = self._our_fills(trade_id, trade)  # parsed before any state changes
+        fills = self._our_fills(trade_id, trade, match_s)  # parsed before any state changes
         action = self.tracker.observe(trade_id, status, match_s)
         if action is TradeAction.BOOK or action is TradeAction.BOOK_FINAL:
             for fill in fills:
@@ -158,11 +159,13 @@ class UserEventRouter:
         elif action is TradeAction.VOID:
             for fill in fills:
                 self.fills_voided += 1
-                await self.fills_out.send(
-                    FillVoided(time.perf_counter_ns(), fill.trade_id, fill.order_id)
-                )
+                voided = FillVoided(time.perf_counter_ns(), fill.trade_id, fill.order_id)
+                await self.fills_out.send(voided)
+                mailbox = self.registry.mailboxes.get(fill.order_id)
+                if mailbox is not None:
+                    await mailbox.send(voided)
 
-    def _our_fills(self, trade_id: str, trade: Mapping[str, Any]) -> list[Fill]:
+    def _our_fills(self, trade_id: str, trade: Mapping[str, Any], match_s: int) -> list[Fill]:
         """The legs of a trade that are ours, as fills (the same ids at every status)."""
         fills = []
         taker_id = str(trade["taker_order_id"])
@@ -177,14 +180,18 @@ class UserEventRouter:
                 side = Side.parse(str(trade["side"]))
                 fill_id = f"{trade_id}#{index}"
                 fills.append(
-                    self._fill(fill_id, taker_id, taker_asset, side, price, size, Liquidity.TAKER)
+                    self._fill(
+                        fill_id, taker_id, taker_asset, side, price, size, Liquidity.TAKER, match_s
+                    )
                 )
             maker_id = str(leg["order_id"])
             if maker_id in self.registry.orders:
                 side = Side.parse(str(leg["side"]))
                 token = str(leg["asset_id"])
                 fills.append(
-                    self._fill(trade_id, maker_id, token, side, leg_price, size, Liquidity.MAKER)
+                    self._fill(
+                        trade_id, maker_id, token, side, leg_price, size, Liquidity.MAKER, match_s
+                    )
                 )
         return fills
 
@@ -197,13 +204,14 @@ class UserEventRouter:
         price: int,
         size: int,
         liquidity: Liquidity,
+        match_s: int,
     ) -> Fill:
         meta = self.registry.orders[order_id]
         market = self.markets[meta.condition_id]
         fee = market.fees.taker_fee(price, size) if liquidity is Liquidity.TAKER else 0
         return Fill(
             time.perf_counter_ns(), fill_id, order_id, meta.strategy, meta.condition_id,
-            token_id, side, price, size, fee, liquidity,
+            token_id, side, price, size, fee, liquidity, match_s,
         )  # fmt: skip
 
 

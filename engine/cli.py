@@ -47,6 +47,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--report-json", type=Path, metavar="PATH", help="also write the report as JSON"
     )
+    run.add_argument(
+        "--state-dir",
+        type=Path,
+        metavar="DIR",
+        help="journal of orders and fills; restarting with the same directory resumes after "
+        "reconciliation (state.dir; default: a fresh one per own-venue paper run, else "
+        "~/.local/state/polyengine/<mode>-<wallet>)",
+    )
     run.add_argument("--seed", type=int, help="scenario seed (venue.seed)")
     run.add_argument("--windows", type=int, help="15-minute market windows to run (venue.windows)")
     run.add_argument(
@@ -91,6 +99,7 @@ def _load(args: argparse.Namespace) -> Config:
             "run.mode": args.mode,
             "run.venue_url": args.venue_url,
             "run.duration_s": args.duration,
+            "state.dir": args.state_dir,
         },
     )
 

@@ -214,6 +214,40 @@ class PairsConfig(_Model):
     exit_from_s: float = Field(default=180.0, gt=0, description="pre-settlement window opens")
     exit_until_s: float = Field(default=45.0, ge=0, description="pre-settlement window closes")
     exit_confidence: float = Field(default=0.80, gt=0.5, lt=1)
+    enabled: bool = Field(default=False, description="run the pair desk (actors/pair_desk.py)")
+    size: Decimal = Field(
+        default=Decimal("10"), ge=5, le=10_000, description="shares bought of each outcome"
+    )
+    entry_offset_ticks: int = Field(
+        default=1,
+        ge=0,
+        le=50,
+        description="post each leg this many ticks under its best ask (0: at the ask, "
+        "which a post-only order cannot rest at)",
+    )
+    max_open_pairs: int = Field(
+        default=4, ge=1, le=100, description="pairs working or unwinding at once, all markets"
+    )
+    cooldown_s: float = Field(
+        default=5.0, ge=0, le=3_600, description="wait after a pair ends before the next one"
+    )
+    min_time_left_s: float = Field(
+        default=300.0, ge=0, description="no new pair with less time to the market's end"
+    )
+    query_retry_s: float = Field(
+        default=2.0, gt=0, le=600, description="wait before asking the venue again"
+    )
+
+    @property
+    def size_micro(self) -> int:
+        return _micro(self.size)
+
+    @field_validator("size")
+    @classmethod
+    def _size_on_step(cls, value: Decimal) -> Decimal:
+        if value * 100 != (value * 100).to_integral_value():
+            raise ValueError("must be a multiple of 0.01 shares")
+        return value
 
     @field_validator("aggressive_below_s")
     @classmethod
@@ -555,7 +589,10 @@ class StateConfig(_Model):
         default=2.0, gt=0, description="wait before asking the venue again after a failed query"
     )
     confirm_delay_s: float = Field(
-        default=1.0, ge=0, description="a periodic mismatch is re-checked after this delay"
+        default=5.0,
+        ge=0,
+        description="a periodic mismatch is re-checked after this delay (news in flight, "
+        "such as a settlement, can look like one)",
     )
 
     @property
@@ -564,6 +601,13 @@ class StateConfig(_Model):
         if self.dir is not None:
             return self.dir.expanduser()
         return Path("~/.local/state/polyengine").expanduser() / self.name
+
+    def state_dir_for(self, mode: str, wallet: str) -> Path:
+        """The directory a session uses: `dir` if set, else one per mode and wallet (a
+        paper wallet's journal never mixes with a live one's), unless `name` is set."""
+        if self.dir is None and self.name == "default":
+            return Path("~/.local/state/polyengine").expanduser() / f"{mode}-{wallet.lower()}"
+        return self.state_dir
 
 
 class RunConfig(_Model):

@@ -194,6 +194,8 @@ class Fill:
     size: int
     fee: int
     liquidity: Liquidity
+    match_time: int = 0
+    """The venue's match time (unix seconds; 0 where unknown, as in the simulator)."""
 
 
 @dataclass(frozen=True, slots=True)

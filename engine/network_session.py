@@ -4,9 +4,14 @@ The supervision tree (the in-process simulator's is in engine/session.py):
 
     root (rest_for_one)
       heartbeat       POST /v1/heartbeats; the venue cancels everything if they stop
-      portfolio       ledger writer: fills, confirmations, voids and settlements in
-      orders          supervisor of temporary OrderActors (never restarted)
-      order-manager   intents -> risk gate -> OrderActors (signed natively, REST)
+      portfolio       ledger writer: fills, confirmations, voids and settlements in,
+                      each journaled before it is booked
+      execution       one_for_all: any crash here restarts all three, barrier first
+        reconciler    journal vs the venue's open orders, trades and balances: a
+                      barrier before any order is sent, then every 30 s; halts
+                      trading on a mismatch nothing explains
+        orders        supervisor of temporary OrderActors (never restarted)
+        order-manager intents -> risk gate -> OrderActors (journaled, then sent)
       user-channel    authenticated user WebSocket -> router; REST backfill on reconnect
       strategies      one_for_one over StrategyActors
       spot            spot board and its feeds (only when a spot strategy runs)
@@ -17,6 +22,9 @@ The supervision tree (the in-process simulator's is in engine/session.py):
 
 Consumers start before producers; a restart of a child restarts everything after it
 (so a restarted market supervisor is refilled by a restarted catalog and discovery).
+The journal (engine/journal.py) lives in the state directory: restarting with the same
+one rebuilds the ledger from it, and the reconciler's barrier adopts the orders still
+live at the venue and books the fills that happened while the engine was down.
 `paper` mode runs this against a venue server on loopback (its own child process, on
 an accelerated clock, or `--venue-url`); `live` mode against `endpoints` (production
 by default) with the credentials from `polyengine account`.
@@ -44,7 +52,8 @@ from actors.discovery import DiscoveryActor
 from actors.market import MarketActor
 from actors.market_feed import HealthBoard, MarketFeedActor
 from actors.order_manager import OrderManager
-from actors.portfolio import PortfolioActor
+from actors.portfolio import PortfolioActor, ledger_from_journal
+from actors.reconciler import HttpVenueQueries, Reconciler, ReconciliationHalt
 from actors.spot_feed import (
     BinanceSpotFeed,
     ChainlinkReference,
@@ -63,17 +72,25 @@ from engine.client.rest import RestClient
 from engine.clock import SessionClock
 from engine.config import Config, EndpointsConfig
 from engine.credentials import ApiCredentials, CredentialsError
-from engine.ledger import Ledger
+from engine.gateway import OrderSpec
+from engine.journal import Journal, JournalError
+from engine.ledger import Ledger, LedgerError
 from engine.mailbox import Mailbox, Overflow
 from engine.messages import (
+    Fill,
+    FillReversed,
     MarketDiscovered,
     MarketInfo,
     MarketInfoUpdated,
     MarketPhaseChanged,
     MarketRetired,
+    OrderAdopted,
+    OrderClosed,
+    ReconciliationDone,
+    ReconciliationIncomplete,
 )
 from engine.order_factory import OrderFactory, paper_signer
-from engine.registry import OrderRegistry
+from engine.registry import OrderMeta, OrderRegistry
 from engine.report import SessionFacts, build_report
 from engine.risk import RiskGate
 from engine.running import run_to_exit_status, run_tree, strategies_from_config
@@ -148,11 +165,60 @@ class NetworkSession:
     discovery: DiscoveryActor
     catalog: MarketCatalog
     markets: dict[str, MarketInfo]
+    journal: Journal
+    reconciler: Reconciler
+    reconcile_router: ReconcileRouter
     windows_expected: int | None = None
     """Own paper venue: the session ends once this many markets have settled."""
     started_s: float = 0.0
     """Session time when it was built (for the report's simulated seconds)."""
     progress: list[str] = field(default_factory=list)
+    halted: list[str] = field(default_factory=list)
+    """Why reconciliation halted trading (empty while it has not)."""
+    resumed: bool = False
+    """The state directory held a journal from an earlier run: this run resumed it."""
+
+
+class ReconcileRouter:
+    """The reconciler's corrections, to whom they concern: fills and reversals to the
+    portfolio, adopted and closed orders to the order manager; the rest is counted."""
+
+    def __init__(self, inbox: Mailbox[Any], portfolio: Mailbox[Any], manager: Mailbox[Any]):
+        self.inbox = inbox
+        self.portfolio = portfolio
+        self.manager = manager
+        self.rounds = 0
+        self.incomplete = 0
+        self.adopted = 0
+        self.booked = 0
+        self.reversed = 0
+        self.closed = 0
+
+    async def run(self) -> None:
+        while True:
+            message = await self.inbox.receive()
+            match message:
+                case Fill():
+                    self.booked += 1
+                    log.warning("reconciliation booked a missed fill %s", message.trade_id)
+                    await self.portfolio.send(message)
+                case FillReversed():
+                    self.reversed += 1
+                    log.warning(
+                        "reconciliation reversed fill %s: %s", message.trade_id, message.reason
+                    )
+                    await self.portfolio.send(message)
+                case OrderAdopted():
+                    self.adopted += 1
+                    log.warning("reconciliation adopted order %s", message.order_id[:12])
+                    await self.manager.send(message)
+                case OrderClosed():
+                    self.closed += 1
+                    await self.manager.send(message)
+                case ReconciliationDone():
+                    self.rounds += 1
+                case ReconciliationIncomplete():
+                    self.incomplete += 1
 
 
 class MarketCatalog:
@@ -236,16 +302,21 @@ def build_network_session(
     signer: OrderSigner,
     endpoints: EndpointsConfig,
     *,
-    initial_cash: int,
+    journal: Journal,
+    ledger: Ledger,
     windows_expected: int | None = None,
 ) -> NetworkSession:
-    """Wire the networked tree (nothing runs yet); `rest` must be open and authenticated."""
+    """Wire the networked tree (nothing runs yet); `rest` must be open and authenticated.
+
+    `journal` is the state directory's, open; `ledger` is what it describes (or a fresh
+    one on the venue's balance for a new state directory).
+    """
     seed = config.venue.seed
     gateway = NetworkGateway(rest)
     stats = EngineStats()
-    ledger = Ledger(initial_cash=initial_cash)
+    initial_cash = ledger.cash
     shutdown = ShutdownController()
-    registry = OrderRegistry()
+    registry = registry_from_journal(journal)
     markets: dict[str, MarketInfo] = {}
     strategies = strategies_from_config(config)
 
@@ -258,6 +329,7 @@ def build_network_session(
     }
     routes: dict[str, Mailbox[Any]] = {}
     discovery_box: Mailbox[Any] = Mailbox("discovery", 1024, Overflow.BLOCK)
+    reconcile_box: Mailbox[Any] = Mailbox("reconciler", 4096, Overflow.BLOCK)
 
     heartbeat = HeartbeatActor(
         rest,
@@ -277,8 +349,48 @@ def build_network_session(
         stats,
         initial_cash,
         shutdown.stopping,
+        journal=journal,
     )
-    portfolio = PortfolioActor(ledger, portfolio_box, markets, strategy_boxes, manager_box)
+    portfolio = PortfolioActor(
+        ledger, portfolio_box, markets, strategy_boxes, manager_box, journal=journal
+    )
+    reconciler = Reconciler(
+        journal,
+        HttpVenueQueries(rest.call),
+        reconcile_box,
+        config.state,
+        tokens=lambda: [t for m in markets.values() for t in m.token_ids],
+        active_orders=lambda: set(manager.open),
+        settling=lambda: _settling_tokens(markets, ledger, clock),
+    )
+    reconcile_router = ReconcileRouter(reconcile_box, portfolio_box, manager_box)
+    halted: list[str] = []
+
+    async def run_reconciler(
+        *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """The barrier, then periodic rounds; a halt stops trading (every order cancelled)
+        and ends the session with the reconciler's one-line reason."""
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(reconcile_router.run)
+                await nursery.start(reconciler.run)
+                task_status.started()
+        except* ReconciliationHalt as group:
+            reason = str(group.exceptions[0])
+            halted.append(reason)
+            await shutdown.request_shutdown(f"reconciliation halted trading: {reason}")
+            await trio.sleep_forever()
+
+    execution = Supervisor(
+        "execution",
+        [
+            ChildSpec("reconciler", run_reconciler),
+            ChildSpec("orders", orders.run),
+            ChildSpec("order-manager", manager.run),
+        ],
+        strategy=SupervisionStrategy.ONE_FOR_ALL,
+    )
     router = UserEventRouter(
         registry, markets, portfolio_box, stats, dedupe_capacity=config.user_feed.dedupe_capacity
     )
@@ -326,12 +438,11 @@ def build_network_session(
     children = [
         ChildSpec("heartbeat", heartbeat.run),
         ChildSpec("portfolio", portfolio.run),
-        ChildSpec("orders", orders.run),
-        ChildSpec("order-manager", manager.run),
+        ChildSpec("execution", execution.run),
         ChildSpec("user-channel", user_channel.run),
         ChildSpec("strategies", strategy_sup.run),
     ]
-    supervisors = [orders, strategy_sup, market_sup]
+    supervisors = [execution, orders, strategy_sup, market_sup]
     spot_aware = [strategy_boxes[s.name] for s in strategies if hasattr(s, "on_spot")]
     if spot_aware:
         spot_box = spot_mailbox()
@@ -379,8 +490,38 @@ def build_network_session(
     return NetworkSession(
         config, clock, credentials.address, endpoints, rest, ledger, stats, shutdown, root,
         {s.name: s for s in (root, *supervisors)}, manager, feed, router, user_channel,
-        heartbeat, discovery, catalog, markets, windows_expected, clock.now_s(),
+        heartbeat, discovery, catalog, markets, journal, reconciler, reconcile_router,
+        windows_expected,
+        clock.now_s(), halted=halted, resumed=journal.report.records > 0,
     )  # fmt: skip
+
+
+def _settling_tokens(
+    markets: dict[str, MarketInfo], ledger: Ledger, clock: SessionClock
+) -> set[str]:
+    """Tokens of markets that have ended but whose settlement the ledger has not booked:
+    the venue may have redeemed them already (reconciliation defers their differences)."""
+    settled = {s.condition_id for s in ledger.settlements}
+    now = clock.now_s()
+    return {
+        token
+        for cid, info in list(markets.items())
+        if info.end_ts <= now and cid not in settled
+        for token in info.token_ids
+    }
+
+
+def registry_from_journal(journal: Journal) -> OrderRegistry:
+    """Every order the journal knows, so fills of orders sent before a restart are still
+    attributed (and counted once) when the user channel or reconciliation reports them."""
+    registry = OrderRegistry()
+    for order in journal.state.orders.values():
+        s = order.signed
+        spec = OrderSpec(
+            s.order_id, s.token_id, s.side, s.price, s.size, s.order_type, s.post_only, b""
+        )
+        registry.orders[s.order_id] = OrderMeta(spec, s.strategy, s.condition_id, s.key)
+    return registry
 
 
 async def _end_when_done(session: NetworkSession) -> None:
@@ -477,10 +618,34 @@ async def _open_session(
     rest = await stack.enter_async_context(
         RestClient(endpoints.clob, credentials, config.client, seed=seed, wallclock=clock.now_s)
     )
-    initial_cash = await rest.balance_allowance("COLLATERAL")
+    if own_venue and config.state.dir is None:
+        state_dir = workdir / "state"  # a new venue: nothing to resume
+    else:
+        state_dir = config.state.state_dir_for(mode, credentials.address)
+    try:
+        journal = Journal(
+            state_dir,
+            fsync=config.state.fsync,
+            secrets=(
+                credentials.secret.get_secret_value(),
+                credentials.passphrase.get_secret_value(),
+            ),
+        )
+    except (JournalError, OSError) as exc:
+        raise SessionSetupError(f"state directory {state_dir}: {exc}") from None
+    stack.callback(journal.close)
+    try:
+        ledger = ledger_from_journal(journal.path)
+    except LedgerError as exc:
+        raise SessionSetupError(f"the journal in {state_dir} cannot be replayed: {exc}") from None
+    if ledger is None:
+        ledger = Ledger(initial_cash=await rest.balance_allowance("COLLATERAL"))
+    if journal.report.records:
+        log.info("%s; resuming", journal.report.describe(journal.path))
     session = build_network_session(
         config, clock, rest, credentials, signer, endpoints,
-        initial_cash=initial_cash,
+        journal=journal,
+        ledger=ledger,
         windows_expected=config.venue.windows if own_venue else None,
     )  # fmt: skip
     return session
@@ -515,6 +680,21 @@ def network_report(
         for (strategy, token), p in sorted(ledger.positions.items())
         if p.size
     ]
+    reconciler = session.reconciler
+    report["state"] = {
+        "dir": str(session.journal.dir),
+        "resumed": session.resumed,
+        "journal_records": session.journal.state.last_seq,
+        "reconciliation_rounds": reconciler.rounds,
+        "reconciliation_failed_rounds": reconciler.failed_rounds,
+        "corrections": {
+            "fills_booked": session.reconcile_router.booked,
+            "fills_reversed": session.reconcile_router.reversed,
+            "orders_adopted": session.reconcile_router.adopted,
+            "orders_closed": session.reconcile_router.closed,
+        },
+        "halted": session.halted[0] if session.halted else None,
+    }
     report["connections"] = {
         "market_feed": {
             "watchdog_trips": session.feed.watchdog_trips,
@@ -560,9 +740,10 @@ def run_network_session(config: Config, report_json: Path | None) -> int:
                 failures.append(f"the session could not start: {exc}")
                 return
             where = "its own venue" if own_venue else session.endpoints.clob
+            resumed = "resumed from" if session.resumed else "journal in"
             header = (
                 f"polyengine: {mode} session against {where}, wallet {session.account}, "
-                f"seed {config.venue.seed}, clock x{rate:g}"
+                f"seed {config.venue.seed}, clock x{rate:g}; {resumed} {session.journal.dir}"
             )
             try:
                 await run_network(session, echo=echo, header=header)

@@ -298,6 +298,7 @@ class _Pass:
     journal: JournalState
     state: JournalState
     exclude: Collection[str]
+    settling: Collection[str] = ()
     mismatches: list[Mismatch] = field(default_factory=list)
     could_not_ask: list[str] = field(default_factory=list)
     deferred: list[str] = field(default_factory=list)
@@ -321,15 +322,19 @@ def reconcile(
     lookups: Mapping[str, Lookup] | None = None,
     *,
     exclude: Collection[str] = (),
+    settling: Collection[str] = (),
 ) -> Reconciliation:
     """Match the journal with the venue's answers (see the module docstring).
 
     `exclude` names orders a running order actor owns right now: they are not adopted,
     closed or looked up (their actor follows them), but their fills are still checked.
+    `settling` names tokens whose market has closed and whose settlement the engine has
+    not yet heard of: the venue may already have redeemed them, so a difference in their
+    positions (and in cash) is deferred, not a mismatch.
     `balances` must hold every token of `tokens_to_query(journal)`. Raises
     VenueDataError for an answer without the documented shape.
     """
-    p = _Pass(journal, journal.copy(), exclude)
+    p = _Pass(journal, journal.copy(), exclude, settling)
     genesis = not journal.has_baseline
     answered_trades = not isinstance(trades, CouldNotAsk)
     if isinstance(trades, CouldNotAsk):
@@ -585,6 +590,7 @@ def _match_balances(p: _Pass, balances: VenueBalances) -> BaselineRecord | None:
     state = p.state
     positions = state.positions
     pending_tokens = {f.token_id for f in state.fills.values() if not f.status.final}
+    pending_tokens.update(p.settling)
     new: dict[str, int] = {}
     for token in tokens_to_query(p.journal):
         if token not in balances.tokens:

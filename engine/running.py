@@ -153,8 +153,9 @@ def run_to_exit_status(
 ) -> int:
     """trio.run(main), then print the report main filled in and give the exit status.
 
-    0: ran and reconciles; 1: a setup failure (`failures`), the tree gave up, or the
-    ledger does not reconcile; the signal's code after a second signal.
+    0: ran and reconciles; 1: a setup failure (`failures`), the tree gave up,
+    reconciliation halted trading, or the ledger does not reconcile; the signal's code
+    after a second signal.
     """
     immediate: list[ImmediateExit] = []
     escalations: list[SupervisorEscalation] = []
@@ -178,6 +179,10 @@ def run_to_exit_status(
     if report_json is not None:
         report_json.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
         print(f"report written to {report_json}")
+    halted = (report.get("state") or {}).get("halted")
+    if halted:
+        print(f"polyengine: trading halted: {halted}", file=sys.stderr)
+        return 1
     if escalations:
         print(
             f"polyengine: the supervision tree gave up: {escalations[0]}; "

@@ -44,6 +44,9 @@ class Strategy(enum.Enum):
     """Only the failed child."""
     REST_FOR_ONE = enum.auto()
     """The failed child and every child started after it (they depend on it)."""
+    ONE_FOR_ALL = enum.auto()
+    """Every child, in start order (they only make sense together: e.g. the order
+    subtree, whose reconciliation barrier must run again before any order is sent)."""
 
 
 @dataclass(frozen=True)
@@ -396,6 +399,11 @@ class Supervisor:
                 for sibling in reversed(later):
                     await self._stop(sibling)
                 group += [sibling for sibling in later if sibling in self._children]
+            elif self.strategy is Strategy.ONE_FOR_ALL:
+                for sibling in reversed(list(self._children)):
+                    if sibling is not child:
+                        await self._stop(sibling)
+                group = list(self._children)
             for member in group:
                 if member not in self._children:
                     continue  # stopped by stop_child meanwhile

@@ -10,6 +10,8 @@ id and counts it against risk until it knows).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from engine.client.errors import RateLimited, TransportError, VenueRestarting
 from engine.client.rest import RestClient
 from engine.gateway import BookSnapshot, OrderSpec, PostResult, Resolution
@@ -33,6 +35,18 @@ class NetworkGateway:
             if exc.sent:  # the client turns these into SubmitUnknown; kept for safety
                 raise
             return PostResult(False, f"not sent: {exc.text}", order.order_id, "")
+
+    async def post_orders(self, orders: Sequence[OrderSpec]) -> list[PostResult]:
+        """One POST /orders for 1 to 15 orders, a PostResult per order in order; the
+        same contract as post_order (SubmitUnknown names every order of the batch)."""
+        try:
+            return await self.client.post_orders(orders)
+        except (RateLimited, VenueRestarting) as exc:
+            return [PostResult(False, f"{exc.status} {exc.text}", o.order_id, "") for o in orders]
+        except TransportError as exc:
+            if exc.sent:
+                raise
+            return [PostResult(False, f"not sent: {exc.text}", o.order_id, "") for o in orders]
 
     async def cancel_order(self, order_id: str) -> bool:
         return await self.client.cancel_order(order_id)

@@ -280,6 +280,24 @@ class RestClient:
                 attempt += 1
                 await trio.sleep(delay)
 
+    async def call(
+        self, method: str, path: str, params: Mapping[str, str] | None = None
+    ) -> tuple[int, Any]:
+        """One L2-signed request, rate-limited but not retried and not judged: (HTTP
+        status, JSON body or text). For callers with their own reading of statuses
+        (reconciliation's queries, actors/reconciler.py HttpVenueQueries)."""
+        route = "/data/order" if path.startswith("/data/order/") else path
+        await self.limiter.acquire(f"{method} {route}")
+        headers = self._l2_headers(method, self._base_path + path, None)
+        response = await self.http.request(
+            method, self.base_url + path, params=params, headers=headers
+        )
+        try:
+            body = orjson.loads(response.content) if response.content else None
+        except orjson.JSONDecodeError:
+            return response.status_code, response.text
+        return response.status_code, body
+
     async def _paged(self, path: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
         """Every row of a cursor-paginated listing (next_cursor until "LTE=")."""
         rows: list[dict[str, Any]] = []

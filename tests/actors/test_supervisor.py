@@ -235,6 +235,31 @@ async def test_rest_for_one_restarts_the_failed_child_and_those_started_after_it
             await sup.stop()
 
 
+async def test_one_for_all_restarts_every_child_in_start_order_after_one_crashes(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    with trio.fail_after(30):
+        barrier, orders, manager = Worker("reconciler"), Worker("orders"), Worker("manager")
+        sup = Supervisor(
+            "execution", [barrier.spec(), orders.spec(), manager.spec()], Strategy.ONE_FOR_ALL
+        )
+        async with trio.open_nursery() as nursery:
+            await nursery.start(sup.run)
+            manager.crash()
+            await trio.testing.wait_all_tasks_blocked()
+            assert sup.events[3:] == [
+                ("crashed", "manager"),
+                ("stopped", "orders"),
+                ("stopped", "reconciler"),
+                ("restarted", "reconciler"),
+                ("restarted", "orders"),
+                ("restarted", "manager"),
+            ]
+            assert [w.starts for w in (barrier, orders, manager)] == [2, 2, 2]
+            assert sup.children == ["reconciler", "orders", "manager"]
+            await sup.stop()
+
+
 async def test_rest_for_one_removes_temporary_siblings_instead_of_restarting_them(
     autojump_clock: trio.testing.MockClock,
 ) -> None:

@@ -115,7 +115,7 @@ def test_paper_against_a_running_venue_for_a_duration(tmp_path: Path) -> None:
         out = tmp_path / "report.json"
         result = polyengine(
             "run", "--venue-url", urls["clob"], "--clock-rate", "20", "--duration", "300",
-            "--quiet", "--report-json", str(out),
+            "--quiet", "--report-json", str(out), "--state-dir", str(tmp_path / "state"),
         )  # fmt: skip
     finally:
         _stop(venue)
@@ -162,6 +162,7 @@ def test_live_mode_uses_account_credentials_and_never_prints_secrets(tmp_path: P
         started = time.monotonic()
         result = polyengine(
             "run", "--config", str(config), "--duration", "20", "--report-json", str(out),
+            "--state-dir", str(tmp_path / "state"),
             env={"POLYMARKET_PRIVATE_KEY": private},
         )  # fmt: skip
         elapsed = time.monotonic() - started
