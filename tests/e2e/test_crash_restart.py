@@ -12,7 +12,11 @@ to run to the end of its duration. Afterwards:
 * every order the venue received was journaled as signed first;
 * the journal's fills are the venue's trades for the wallet, each exactly once, and its
   cash and positions are the venue's balances;
-* every restarted run's report reconciles its ledger.
+* every restarted run's report reconciles its ledger, and after the last (graceful)
+  stop the journal has no order left open.
+
+All runs stay inside the first 15-minute window (asserted): a market that resolves while
+the engine is down is a separate scenario. CRASH_TEST_SEED=<n> runs another plan.
 """
 
 from __future__ import annotations
