@@ -27,6 +27,8 @@ from engine.pairs import PairParams
 from engine.units import parse_units
 
 ENV_PREFIX = "POLYENGINE_"
+NOT_SETTINGS = frozenset({"POLYENGINE_CRASH_AT"})
+"""Variables under the prefix that are not settings (engine/crashpoints.py reads this one)."""
 
 
 class ConfigError(ValueError):
@@ -701,7 +703,7 @@ def load_config(
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config error: {path}: not valid TOML ({exc})") from None
     for key, value in (env or {}).items():
-        if key.startswith(ENV_PREFIX):
+        if key.startswith(ENV_PREFIX) and key not in NOT_SETTINGS:
             parts = key[len(ENV_PREFIX) :].lower().split("__")
             if all(parts):
                 _set_nested(data, parts, value)

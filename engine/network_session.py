@@ -362,7 +362,7 @@ def build_network_session(
         reconcile_box,
         config.state,
         tokens=lambda: [t for m in markets.values() for t in m.token_ids],
-        active_orders=lambda: set(manager.open),
+        active_orders=lambda: _active_orders(manager, desk),
         settling=lambda: _settling_tokens(markets, ledger, clock),
     )
     pairs = config.strategies.pairs
@@ -517,6 +517,11 @@ def build_network_session(
         windows_expected,
         clock.now_s(), halted=halted, resumed=journal.report.records > 0,
     )  # fmt: skip
+
+
+def _active_orders(manager: OrderManager, desk: PairDesk | None) -> set[str]:
+    """Orders a running actor owns: reconciliation leaves them to it."""
+    return set(manager.open) | (set(desk.orders) if desk is not None else set())
 
 
 def _settling_tokens(
