@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.setup-stamp
 export PYO3_PYTHON := $(abspath $(PY))
 
-.PHONY: setup native run test lint bench clean
+.PHONY: setup native run test lint bench fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -36,6 +36,13 @@ test: native lint
 
 bench: native
 	$(PY) -m benches
+
+# Hypothesis state machines (order tracker, pair executor) with the long "fuzz" profile,
+# from a random seed (or FUZZ_SEED) that is printed, with the replay command on failure.
+FUZZ_EXAMPLES ?= 20000
+FUZZ_SEED ?=
+fuzz: native
+	PYTHON=$(abspath $(PY)) FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) bash tests/fuzz.sh $(FUZZ_SEED)
 
 clean:
 	rm -rf $(VENV) target engine/_native*.so

@@ -37,6 +37,7 @@ from engine.venue.server.context import ServerContext
 from engine.venue.server.exchange import HEARTBEAT_TIMEOUT_S, SETTLE_STEP_S, Exchange
 from engine.venue.server.faults import FaultPlan
 from engine.venue.server.http import error
+from engine.venue.server.postlog import PostLog
 from engine.venue.server.ratelimit import RateLimiter, retry_after_header
 from engine.venue.server.replay import RecordedFrame, load_recording, replay
 from engine.venue.sim import SimVenue
@@ -73,6 +74,9 @@ class ServerConfig:
     clock_start: float | None = None
     """The venue's unix time when it starts (None: the real time now). With a clock rate
     (`polyengine venue --clock-rate`), simulated time then runs from there."""
+    post_log: Path | None = None
+    """Append one line per order received by POST /order(s) here (engine/venue/server/
+    postlog.py), before it is processed."""
     keep_alive_s: float = 5.0
     """Idle HTTP keep-alive, in venue seconds. An accelerated venue scales it with its
     rate: clients expire idle connections on the real clock, and a server that closes an
@@ -190,6 +194,15 @@ class VenueServer:
         """Serve until cancelled. On cancellation the listening socket closes at once."""
         ctx = self._build()
         self.context = ctx
+        if self.config.post_log is not None:
+            ctx.post_log = PostLog.open(self.config.post_log)
+        try:
+            await self._serve(ctx, task_status)
+        finally:
+            if ctx.post_log is not None:
+                ctx.post_log.close()
+
+    async def _serve(self, ctx: ServerContext, task_status: trio.TaskStatus[VenueServer]) -> None:
         hyper = HypercornConfig()
         hyper.bind = [f"{self.config.host}:{self.config.port}"]
         hyper.accesslog = None

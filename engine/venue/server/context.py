@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from engine.venue.matching import MarketSpec, MarketStatus
 from engine.venue.server.exchange import Exchange
 from engine.venue.server.faults import FaultPlan
+from engine.venue.server.postlog import PostLog
 from engine.venue.server.ratelimit import RateLimiter
 from engine.venue.server.replay import ReplayBooks
 from engine.venue.sim import SimVenue
@@ -28,6 +29,8 @@ class ServerContext:
     refuse_websockets: bool = False
     """While True, WebSocket handshakes are refused (HTTP 403), as a venue whose socket
     endpoint is down while REST still answers; tests flip it."""
+    post_log: PostLog | None = None
+    """Where every received order is recorded before it is processed (--post-log)."""
 
     def market_of(self, token_id: str) -> MarketSpec | None:
         return self.venue.engine.market_for_token(token_id)

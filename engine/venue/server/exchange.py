@@ -270,10 +270,21 @@ class Exchange:
             post_only=order.post_only,
             expiration=order.expiration,
         )
-        order_id = "0x" + order_digest(order.struct, domain).hex()
+        order_id = self._order_id(order, domain)
         result = self.engine.submit(request, self.clock.now_ms(), order_id=order_id)
         self.venue.flush()
         return result
+
+    def order_id(self, order: SignedOrder) -> str | None:
+        """The id the venue gives `order` (its EIP-712 hash); None for an unknown token."""
+        spec = self.engine.market_for_token(order.token_id)
+        if spec is None:
+            return None
+        return self._order_id(order, order_domain(order.struct.token_id, spec.neg_risk))
+
+    @staticmethod
+    def _order_id(order: SignedOrder, domain: OrderDomain) -> str:
+        return "0x" + order_digest(order.struct, domain).hex()
 
     def _authorize(self, creds: Credentials, order: SignedOrder, domain: OrderDomain) -> str:
         """Check who signed for whom; the engine account the order trades for."""

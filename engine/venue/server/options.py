@@ -30,6 +30,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--ledger-json", type=Path, metavar="PATH", help="ledger written on exit")
     parser.add_argument(
+        "--post-log",
+        type=Path,
+        metavar="PATH",
+        help="append one JSON line per order received by POST /order and per leg of "
+        "POST /orders (the venue's order id), flushed before the order is processed",
+    )
+    parser.add_argument(
         "--windows", type=int, default=96, help="15-minute windows to list (default 96)"
     )
     parser.add_argument(

@@ -73,6 +73,8 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
         raise UsageError(f"--faults: {exc}") from None
     if not 0 < args.clock_rate <= 10_000:
         raise UsageError("--clock-rate must be above 0 and at most 10000")
+    if args.post_log is not None and not args.post_log.parent.is_dir():
+        raise UsageError(f"--post-log: no such directory: {args.post_log.parent}")
     if args.replay is not None and not args.replay.is_file():
         raise UsageError(f"--replay: no such file: {args.replay}")
     return ServerConfig(
@@ -93,6 +95,7 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
         fees=CRYPTO_FEES if args.no_rebates else CRYPTO_FEES_WITH_REBATES,
         clock_start=args.clock_start,
         keep_alive_s=5.0 * max(1.0, args.clock_rate) + 5.0,
+        post_log=args.post_log,
     )
 
 

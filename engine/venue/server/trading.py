@@ -35,6 +35,7 @@ from engine.venue.server.context import ServerContext
 from engine.venue.server.exchange import HeartbeatMismatch
 from engine.venue.server.http import BadRequest, error, json_body, ok, query, raw_path
 from engine.venue.server.orders import MAX_BATCH, OrderRejected, parse_order_body
+from engine.venue.server.postlog import ENDPOINT_ORDER, ENDPOINT_ORDERS
 
 PAGE_SIZE = 100
 """Rows per page of /data/orders and /data/trades."""
@@ -177,8 +178,30 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
 
     # Orders.
 
+    def received(endpoint: str, legs: list[Any]) -> None:
+        """Record each order in the post log (if any) before anything checks it."""
+        log = ctx.post_log
+        if log is None:
+            return
+        now_ms = ctx.venue.clock.now_ms()
+        for leg, item in enumerate(legs):
+            try:
+                order_id = exchange.order_id(parse_order_body(item))
+            except OrderRejected:
+                order_id = None
+            log.record(endpoint, leg, order_id, item, now_ms)
+
+    async def posted(request: Request, endpoint: str) -> tuple[Credentials, Any]:
+        """L2-authenticate an order post, after logging the orders it carries."""
+        raw, body = await json_body(request)
+        received(endpoint, body if isinstance(body, list) else [body])
+        creds = verify_l2(
+            exchange.keys, request.headers, request.method, raw_path(request), raw, now_s()
+        )
+        return creds, body
+
     async def post_order(request: Request) -> Response:
-        creds, body = await l2(request)
+        creds, body = await posted(request, ENDPOINT_ORDER)
         busy = burst()
         if busy is not None:
             return busy
@@ -191,7 +214,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         return await answer(result.order_id, order_reply(result))
 
     async def post_orders(request: Request) -> Response:
-        creds, body = await l2(request)
+        creds, body = await posted(request, ENDPOINT_ORDERS)
         if not isinstance(body, list) or not body:
             raise BadRequest("Invalid payload: expected a list of orders")
         if len(body) > MAX_BATCH:
