@@ -214,6 +214,8 @@ class PairDesk:
         self.pairs: dict[str, _Pair] = {}
         self.orders: dict[str, _Order] = {}  # venue order id -> order
         self.ids: dict[str, str] = {}  # executor key -> venue order id
+        self.order_ids: dict[str, str] = {}
+        """Every key's venue order id, kept after its pair retires (for the audit trail)."""
         self.reserved: dict[str, int] = {}  # condition id -> notional of our open BUYs
         self.audit: deque[AuditRecord] = deque(maxlen=AUDIT_KEPT)
         self.desk_stats = DeskStats()
@@ -476,7 +478,8 @@ class PairDesk:
             self.orders[spec.order_id] = _Order(
                 pair.executor.spec.pair_id, leg.key, spec, cid, reserved
             )
-            self.ids[leg.key] = spec.order_id
+            self.ids[leg.key] = self.order_ids[leg.key] = spec.order_id
+            log.info("pair %s: %s is order %s", pair.executor.spec.pair_id, leg.key, spec.order_id)
             self.reserved[cid] = self.reserved.get(cid, 0) + reserved
             self.risk.open_orders += 1
             specs.append(spec)

@@ -60,6 +60,8 @@ class PortfolioActor:
     ) -> None:
         self.ledger = ledger
         self.journal = journal
+        self.also_cash_to: list[Mailbox[Any]] = []
+        """Other readers of CashUpdate (the pair desk's free-cash check)."""
         self.mailbox = mailbox
         self.markets = markets
         self.strategy_mailboxes = strategy_mailboxes
@@ -79,9 +81,7 @@ class PortfolioActor:
                     if self.ledger.apply_fill(message):
                         self._confirm_if_final(message)
                         self._publish_position(message.strategy, message.condition_id)
-                        await self.cash_out.send(
-                            CashUpdate(time.perf_counter_ns(), self.ledger.cash)
-                        )
+                        await self._send_cash()
                 case FillConfirmed():
                     self._journal_status(message.trade_id, message.order_id, FillStatus.CONFIRMED)
                     self.ledger.confirm(message.trade_id, message.order_id)
@@ -100,9 +100,7 @@ class PortfolioActor:
                             voided.trade_id, voided.side.name, voided.size, voided.order_id[:12],
                         )  # fmt: skip
                         self._publish_position(voided.strategy, voided.condition_id)
-                        await self.cash_out.send(
-                            CashUpdate(time.perf_counter_ns(), self.ledger.cash)
-                        )
+                        await self._send_cash()
                 case MarketSettled():
                     market = self.markets[message.condition_id]
                     if self.journal is not None:
@@ -116,9 +114,14 @@ class PortfolioActor:
                     )
                     for strategy in self.strategy_mailboxes:
                         self._publish_position(strategy, message.condition_id)
-                    await self.cash_out.send(CashUpdate(time.perf_counter_ns(), self.ledger.cash))
+                    await self._send_cash()
                 case Resync():
                     pass
+
+    async def _send_cash(self) -> None:
+        update = CashUpdate(time.perf_counter_ns(), self.ledger.cash)
+        for mailbox in (self.cash_out, *self.also_cash_to):
+            await mailbox.send(update)
 
     def _confirm_if_final(self, fill: Fill) -> None:
         """A fill reconciliation found already CONFIRMED at the venue is final at once."""

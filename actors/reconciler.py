@@ -26,7 +26,7 @@ import trio
 
 from engine.config import StateConfig
 from engine.health import Health
-from engine.journal import FillRecord, FillStatus, Journal, JournalState
+from engine.journal import FillRecord, FillStatus, Journal, JournalOrder, JournalState
 from engine.mailbox import Mailbox
 from engine.messages import (
     Fill,
@@ -313,6 +313,12 @@ class Reconciler:
                 break
         else:
             balances = CouldNotAsk("balances", "trades kept arriving while reading")
+        # Orders signed while the venue was being read are in its answers but not in the
+        # snapshot: they are known as signed (no more), so they are not taken for orders
+        # someone else placed. Their actors own them (`exclude`).
+        for order_id, order in list(self.journal.state.orders.items()):
+            if order_id not in snapshot.orders:
+                snapshot.orders[order_id] = JournalOrder(order.signed)
         answer = VenueTrades(trades, after)
         settling = frozenset(self.settling())
         result = reconcile(

@@ -27,6 +27,8 @@ from engine.pairs import PairParams
 from engine.units import parse_units
 
 ENV_PREFIX = "POLYENGINE_"
+NOT_SETTINGS = frozenset({"POLYENGINE_CRASH_AT"})
+"""Variables under the prefix that are not settings (engine/crashpoints.py reads this one)."""
 
 
 class ConfigError(ValueError):
@@ -214,7 +216,11 @@ class PairsConfig(_Model):
     exit_from_s: float = Field(default=180.0, gt=0, description="pre-settlement window opens")
     exit_until_s: float = Field(default=45.0, ge=0, description="pre-settlement window closes")
     exit_confidence: float = Field(default=0.80, gt=0.5, lt=1)
-    enabled: bool = Field(default=False, description="run the pair desk (actors/pair_desk.py)")
+    enabled: bool = Field(
+        default=True,
+        description="run the pair desk (actors/pair_desk.py) in networked sessions (paper, "
+        "live); the in-process simulator (--mode sim) has no pair desk",
+    )
     size: Decimal = Field(
         default=Decimal("10"), ge=5, le=10_000, description="shares bought of each outcome"
     )
@@ -697,7 +703,7 @@ def load_config(
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config error: {path}: not valid TOML ({exc})") from None
     for key, value in (env or {}).items():
-        if key.startswith(ENV_PREFIX):
+        if key.startswith(ENV_PREFIX) and key not in NOT_SETTINGS:
             parts = key[len(ENV_PREFIX) :].lower().split("__")
             if all(parts):
                 _set_nested(data, parts, value)

@@ -52,6 +52,7 @@ from actors.discovery import DiscoveryActor
 from actors.market import MarketActor
 from actors.market_feed import HealthBoard, MarketFeedActor
 from actors.order_manager import OrderManager
+from actors.pair_desk import PairDesk, desk_mailbox, views_mailbox
 from actors.portfolio import PortfolioActor, ledger_from_journal
 from actors.reconciler import HttpVenueQueries, Reconciler, ReconciliationHalt
 from actors.spot_feed import (
@@ -168,6 +169,7 @@ class NetworkSession:
     journal: Journal
     reconciler: Reconciler
     reconcile_router: ReconcileRouter
+    desk: PairDesk | None
     windows_expected: int | None = None
     """Own paper venue: the session ends once this many markets have settled."""
     started_s: float = 0.0
@@ -360,9 +362,21 @@ def build_network_session(
         reconcile_box,
         config.state,
         tokens=lambda: [t for m in markets.values() for t in m.token_ids],
-        active_orders=lambda: set(manager.open),
+        active_orders=lambda: _active_orders(manager, desk),
         settling=lambda: _settling_tokens(markets, ledger, clock),
     )
+    pairs = config.strategies.pairs
+    desk: PairDesk | None = None
+    desk_views: Mailbox[Any] | None = None
+    if pairs.enabled:
+        desk_box, desk_views = desk_mailbox(), views_mailbox()
+        desk = PairDesk(
+            desk_box, gateway, OrderFactory(signer, credentials.api_key, clock, seed), registry,
+            journal, markets, clock, pairs, stats, shutdown.stopping,
+            seed=seed, risk=manager.risk, initial_cash=initial_cash, views=desk_views,
+            reserved_elsewhere=lambda: manager.buy_reserved,
+        )  # fmt: skip
+        portfolio.also_cash_to.append(desk_box)
     reconcile_router = ReconcileRouter(reconcile_box, portfolio_box, manager_box)
     halted: list[str] = []
 
@@ -388,6 +402,7 @@ def build_network_session(
             ChildSpec("reconciler", run_reconciler),
             ChildSpec("orders", orders.run),
             ChildSpec("order-manager", manager.run),
+            *([ChildSpec("pair-desk", desk.run)] if desk is not None else []),
         ],
         strategy=SupervisionStrategy.ONE_FOR_ALL,
     )
@@ -422,7 +437,7 @@ def build_network_session(
         return MarketActor(
             info,
             mailbox,
-            list(strategy_boxes.values()),
+            [*strategy_boxes.values(), *([desk_views] if desk_views is not None else [])],
             portfolio_box,
             gateway,
             clock,
@@ -487,13 +502,26 @@ def build_network_session(
         await manager.cancel_everything()
 
     shutdown.add_hook("cancel all open orders", cancel_open_orders)
+    if desk is not None:
+        pair_desk = desk
+
+        async def cancel_pair_orders() -> None:
+            await pair_desk.cancel_everything()
+
+        # Hooks run newest first: the pairs' own orders, then everything at the venue.
+        shutdown.add_hook("cancel pair orders", cancel_pair_orders)
     return NetworkSession(
         config, clock, credentials.address, endpoints, rest, ledger, stats, shutdown, root,
         {s.name: s for s in (root, *supervisors)}, manager, feed, router, user_channel,
-        heartbeat, discovery, catalog, markets, journal, reconciler, reconcile_router,
+        heartbeat, discovery, catalog, markets, journal, reconciler, reconcile_router, desk,
         windows_expected,
         clock.now_s(), halted=halted, resumed=journal.report.records > 0,
     )  # fmt: skip
+
+
+def _active_orders(manager: OrderManager, desk: PairDesk | None) -> set[str]:
+    """Orders a running actor owns: reconciliation leaves them to it."""
+    return set(manager.open) | (set(desk.orders) if desk is not None else set())
 
 
 def _settling_tokens(
@@ -695,6 +723,16 @@ def network_report(
         },
         "halted": session.halted[0] if session.halted else None,
     }
+    if session.desk is not None:
+        report["pairs"] = session.desk.summary()
+        report["pairs"]["audit"] = [
+            {
+                "pair": a.pair_id, "at": a.at, "step": a.step, "phase": a.phase.value,
+                "keys": list(a.keys), "orders": [session.desk.order_ids.get(k) for k in a.keys],
+                "sizes": list(a.sizes), "prices": list(a.prices), "note": a.note,
+            }
+            for a in session.desk.audit
+        ]  # fmt: skip
     report["connections"] = {
         "market_feed": {
             "watchdog_trips": session.feed.watchdog_trips,

@@ -58,6 +58,16 @@ def test_paper_trades_over_the_network_and_reports_every_fill(tmp_path: Path) ->
     assert report["fills"], "the paper session traded nothing"
     for fill in report["fills"]:
         assert fill["trade_id"] and fill["status"] in ("MATCHED", "CONFIRMED")
+    # The pair desk ran entry+hedge pairs through the same journaled order path.
+    pairs = report["pairs"]
+    assert pairs["started"] > 0, pairs
+    last_phase = {a["pair"]: a["phase"] for a in pairs["audit"]}
+    assert len(last_phase) == pairs["started"]
+    # Each pair ends hedged, flat, liquidated, held or orphaned: never silently one-legged.
+    assert set(last_phase.values()) <= {"hedged", "flat", "liquidated", "held", "orphaned"}
+    posted = [a for a in pairs["audit"] if a["step"] == "post batch"]
+    assert posted and all(len(a["orders"]) == 2 and all(a["orders"]) for a in posted)
+    assert report["state"]["halted"] is None and report["state"]["reconciliation_rounds"] > 0
     assert report["latency_ns"]["frame_to_order"]["count"] > 0
     assert report["latency_ns"]["order_round_trip"]["count"] > 0
     assert report["settlement"]["markets"], "the window did not settle"

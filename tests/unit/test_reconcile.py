@@ -448,6 +448,16 @@ def test_a_position_that_differs_with_everything_settled_halts() -> None:
     assert "position in token 1111: venue 5, journal 0" in result.message()
 
 
+def test_a_market_awaiting_settlement_defers_its_differences_instead_of_halting() -> None:
+    # The venue redeemed 5 YES at 1.00 before the engine heard of the resolution.
+    held = _state([BaselineRecord({YES: 5 * UNIT, NO: 0}, cash=100 * UNIT)])
+    redeemed = VenueBalances(105 * UNIT, {YES: 0, NO: 0})
+    assert reconcile(held, [], VenueTrades([]), redeemed).halt
+    waiting = reconcile(held, [], VenueTrades([]), redeemed, settling={YES, NO})
+    assert not waiting.halt and waiting.deferred
+    assert any("position in token 1111" in text for text in waiting.deferred)
+
+
 def test_genesis_takes_the_accounts_holdings_as_baseline_and_older_trades_as_history() -> None:
     old = _trade("old", "0xsomeone", YES, Side.BUY, UNIT, 500_000, FillStatus.CONFIRMED, 77,
                  "TAKER", [])  # fmt: skip
