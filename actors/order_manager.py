@@ -22,7 +22,7 @@ import trio
 from actors.order import OrderActor, OrderInput
 from engine.fees import FeeSchedule
 from engine.gateway import OrderSpec, VenueGateway
-from engine.journal import Journal
+from engine.journal import Journal, OrderPhase
 from engine.mailbox import Mailbox, Overflow, Resync
 from engine.messages import (
     CancelOrder,
@@ -34,6 +34,7 @@ from engine.messages import (
     TakeOrders,
 )
 from engine.order_factory import OrderFactory, OrderIntent
+from engine.orderfsm import OrderState
 from engine.registry import OrderRegistry
 from engine.risk import RiskGate
 from engine.stats import EngineStats
@@ -232,4 +233,16 @@ class OrderManager:
         """Shutdown hook: ask every order actor to cancel, then cancel all at the venue."""
         for live in list(self.open.values()):
             await self._cancel(live, "shutdown")
-        return await self.gateway.cancel_all()
+        canceled = await self.gateway.cancel_all()
+        if self.journal is not None:
+            # The venue confirmed these cancels; their actors may be stopped before its
+            # reports arrive, so the journal is told here (a graceful stop leaves no order
+            # open in the journal).
+            state = self.journal.state
+            for order_id in canceled:
+                order = state.orders.get(order_id)
+                if order is not None and order.phase is not OrderPhase.CLOSED:
+                    self.journal.closed(
+                        order_id, OrderState.CANCELED, state.filled(order_id), "shutdown"
+                    )
+        return canceled
