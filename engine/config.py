@@ -217,9 +217,10 @@ class PairsConfig(_Model):
     exit_until_s: float = Field(default=45.0, ge=0, description="pre-settlement window closes")
     exit_confidence: float = Field(default=0.80, gt=0.5, lt=1)
     enabled: bool = Field(
-        default=True,
+        default=False,
         description="run the pair desk (actors/pair_desk.py) in networked sessions (paper, "
-        "live); the in-process simulator (--mode sim) has no pair desk",
+        "live); off until its liquidation sizes from non-FAILED fills only (a voided leg "
+        "is still sold today); the in-process simulator (--mode sim) has no pair desk",
     )
     size: Decimal = Field(
         default=Decimal("10"), ge=5, le=10_000, description="shares bought of each outcome"
