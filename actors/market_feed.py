@@ -526,24 +526,36 @@ class MarketFeedActor:
                     self._publish_market(cid)
 
     async def _ping(self, ws: WebSocketConnection) -> None:
+        """PING every `ping_s`. A closed connection ends this quietly: the reader sees
+        the close and says why (raising here would crash the actor, since the nursery
+        wraps it in an exception group the reconnect loop does not take for a drop)."""
         while True:
             await trio.sleep(self.config.ping_s)
-            await ws.send_message("PING")
+            try:
+                await ws.send_message("PING")
+            except ConnectionClosed:
+                return
 
     async def _send_ops(self, ws: WebSocketConnection, shard: _Shard) -> None:
-        """Runtime subscribe/unsubscribe on this live connection, in call order."""
+        """Runtime subscribe/unsubscribe on this live connection, in call order. An
+        operation the closed connection could not take is kept: the next connection's
+        full subscription covers it."""
         while True:
             while shard.ops:
-                operation, assets = shard.ops.pop(0)
-                await ws.send_message(
-                    orjson.dumps(
-                        {
-                            "assets_ids": assets,
-                            "operation": operation,
-                            "custom_feature_enabled": True,
-                        }
-                    ).decode()
-                )
+                operation, assets = shard.ops[0]
+                try:
+                    await ws.send_message(
+                        orjson.dumps(
+                            {
+                                "assets_ids": assets,
+                                "operation": operation,
+                                "custom_feature_enabled": True,
+                            }
+                        ).decode()
+                    )
+                except ConnectionClosed:
+                    return
+                shard.ops.pop(0)
             await shard.wake.park()
 
     async def _watch(

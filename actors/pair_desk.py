@@ -14,8 +14,10 @@ set. A "submit unknown" is never re-sent: the order is resolved by id, and a ven
 cannot be asked is asked again later, never read as "not found".
 
 Two mailboxes: `mailbox` (BLOCK) carries what must not be lost (fills, order reports,
-EnterPair, CashUpdate); `views` (CONFLATE by market) is where MarketActors publish,
-with send_nowait, like a strategy's.
+EnterPair, CashUpdate); `views` (CONFLATE by market, and by symbol for spot) is where
+MarketActors and the spot board publish, with send_nowait, like a strategy's. Each view
+carries the confidence the pre-settlement exit reads (engine/pair_desk_core.py
+`confidence`: the book's odds, or the spot model).
 """
 
 from __future__ import annotations
@@ -43,9 +45,11 @@ from engine.messages import (
     Fill,
     FillVoided,
     MarketInfo,
+    MarketPhase,
     MarketView,
     OrderReport,
     PairFinished,
+    SpotView,
 )
 from engine.order_factory import OrderFactory, OrderIntent
 from engine.order_tracker import (
@@ -61,7 +65,14 @@ from engine.order_tracker import (
     SubmitUnknown as TrackerSubmitUnknown,
 )
 from engine.orderfsm import InvalidTransition
-from engine.pair_desk_core import EntryRule, FillSizes, market_update, news_event, resolution_events
+from engine.pair_desk_core import (
+    EntryRule,
+    FillSizes,
+    confidence,
+    market_update,
+    news_event,
+    resolution_events,
+)
 from engine.pairs import (
     AuditRecord,
     Cancel,
@@ -104,13 +115,20 @@ def desk_mailbox() -> Mailbox[Any]:
 
 
 def views_mailbox() -> Mailbox[Any]:
-    """Market views: the newest per market wins (MarketActors send without waiting)."""
+    """Market views and spot views: the newest per market (and per spot symbol) wins
+    (MarketActors and the spot board send without waiting)."""
     return Mailbox(
         "pair-desk:views",
         VIEWS_MAILBOX_CAPACITY,
         Overflow.CONFLATE,
-        key=lambda view: view.market.condition_id,
+        key=_view_key,
     )
+
+
+def _view_key(view: MarketView | SpotView) -> str:
+    if isinstance(view, SpotView):
+        return f"spot:{view.symbol}"
+    return view.market.condition_id
 
 
 class PairGateway(Protocol):
@@ -220,6 +238,9 @@ class PairDesk:
         self.audit: deque[AuditRecord] = deque(maxlen=AUDIT_KEPT)
         self.desk_stats = DeskStats()
         self.fill_sizes = FillSizes()
+        self.views_seen: dict[str, MarketView] = {}
+        """The newest view of each market (a spot move re-reads its confidence)."""
+        self.spot: SpotView | None = None
         self._serial = itertools.count(1)
         self._queries: dict[str, tuple[str, float]] = {}  # key -> (pair id, retry at)
         self._lock = trio.Lock()
@@ -287,6 +308,8 @@ class PairDesk:
         match message:
             case MarketView():
                 await self.on_view(message)
+            case SpotView():
+                await self.on_spot(message)
             case EnterPair():
                 await self.enter(message)
             case Fill() | FillVoided() | OrderReport():
@@ -301,7 +324,11 @@ class PairDesk:
     async def on_view(self, view: MarketView) -> None:
         cid = view.market.condition_id
         self.markets.setdefault(cid, view.market)
-        update = market_update(view)
+        if view.phase is MarketPhase.RESOLVED:
+            self.views_seen.pop(cid, None)
+        else:
+            self.views_seen[cid] = view
+        update = self._update(view)
         running_here = False
         for pair in list(self.pairs.values()):
             if pair.market.condition_id == cid:
@@ -325,6 +352,19 @@ class PairDesk:
             ),
             update=update,
         )
+
+    async def on_spot(self, spot: SpotView) -> None:
+        """A new spot price moves the spot model's confidence: every running pair sees
+        its market again with it."""
+        self.spot = spot
+        for pair in list(self.pairs.values()):
+            view = self.views_seen.get(pair.market.condition_id)
+            if view is not None:
+                await self._handle(pair, self._update(view))
+        self._retire_finished()
+
+    def _update(self, view: MarketView) -> MarketUpdate:
+        return market_update(view, confidence(view, self.spot, self.config, self.clock.now_s()))
 
     def running(self) -> int:
         return sum(1 for p in self.pairs.values() if not p.executor.phase.at_rest)
@@ -586,14 +626,18 @@ class PairDesk:
             self._rested(pair)
 
     def _retire_finished(self) -> None:
-        """Forget pairs at rest with nothing live and nothing to wait for (their audit
-        trail stays in `audit`). Only between steps, never inside one."""
+        """Forget pairs at rest with nothing live, nothing to wait for and no market
+        update that could make them act (their audit trail stays in `audit`). Only
+        between steps, never inside one."""
+        now = self.clock.now_s()
         for pair_id, pair in list(self.pairs.items()):
             executor = pair.executor
             phase = executor.phase
             if not (phase.at_rest or phase is PairPhase.REFUSED) or executor.live_orders():
                 continue
-            if phase is PairPhase.REFUSED or executor.next_deadline() is None:
+            if phase is PairPhase.REFUSED or (
+                executor.next_deadline() is None and not executor.watches_market(now)
+            ):
                 self._retire(pair_id)
 
     def _audit(self, record: AuditRecord) -> None:

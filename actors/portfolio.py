@@ -78,9 +78,17 @@ class PortfolioActor:
                     if self.journal is not None:
                         self.journal.fill(fill_record(message, FillStatus.MATCHED))
                         crash_point("mid_fills")
+                    transfers = len(self.ledger.transfers)
                     if self.ledger.apply_fill(message):
                         self._confirm_if_final(message)
                         self._publish_position(message.strategy, message.condition_id)
+                        for moved in self.ledger.transfers[transfers:]:
+                            log.warning(
+                                "%s sold %s of %s held by %s (more than its own book held)",
+                                moved.to_strategy, moved.size, moved.token_id[:12],
+                                moved.from_strategy,
+                            )  # fmt: skip
+                            self._publish_position(moved.from_strategy, message.condition_id)
                         await self._send_cash()
                 case FillConfirmed():
                     self._journal_status(message.trade_id, message.order_id, FillStatus.CONFIRMED)

@@ -216,11 +216,22 @@ class PairsConfig(_Model):
     exit_from_s: float = Field(default=180.0, gt=0, description="pre-settlement window opens")
     exit_until_s: float = Field(default=45.0, ge=0, description="pre-settlement window closes")
     exit_confidence: float = Field(default=0.80, gt=0.5, lt=1)
+    confidence: Literal["book", "spot"] = Field(
+        default="book",
+        description="what the pre-settlement exit reads: the book's odds (each outcome's "
+        "mid over both), or the spot model against the price to beat (starts the spot "
+        "feeds; the book's odds while spot is stale)",
+    )
+    sigma_per_sqrt_s: float = Field(
+        default=0.00012, gt=0, lt=1, description="spot model: log-price volatility per sqrt(s)"
+    )
+    max_spot_age_s: float = Field(
+        default=3.0, gt=0, le=600, description="spot model: older spot prices are not used"
+    )
     enabled: bool = Field(
-        default=False,
+        default=True,
         description="run the pair desk (actors/pair_desk.py) in networked sessions (paper, "
-        "live); off until its liquidation sizes from non-FAILED fills only (a voided leg "
-        "is still sold today); the in-process simulator (--mode sim) has no pair desk",
+        "live); the in-process simulator (--mode sim) has no pair desk",
     )
     size: Decimal = Field(
         default=Decimal("10"), ge=5, le=10_000, description="shares bought of each outcome"

@@ -13,6 +13,12 @@ A fill is provisional until its trade is CONFIRMED (`confirm`); a FAILED trade i
 (`void`): the ledger becomes exactly the ledger of the other fills, as if the voided one
 had never been booked. Voiding replays the remaining history, because a later sale's
 realized PnL depends on the cost basis the voided fill helped form.
+
+The venue holds shares per account, not per strategy. A strategy that sells more of a
+token than its own book holds (its purchase was voided after it had sold; the venue
+allowed the sale because another strategy held the shares) sold the other strategies'
+shares: the shortfall is moved to it first, at their cost, and recorded as a `Transfer`.
+Only a sale beyond what the whole account holds is refused.
 """
 
 from __future__ import annotations
@@ -71,6 +77,18 @@ FillStatus = Literal["MATCHED", "CONFIRMED", "FAILED"]
 
 
 @dataclass(frozen=True, slots=True)
+class Transfer:
+    """Shares one strategy sold out of another's holding (see the module docstring)."""
+
+    trade_id: str
+    token_id: str
+    from_strategy: str
+    to_strategy: str
+    size: int
+    cost: int
+
+
+@dataclass(frozen=True, slots=True)
 class _Settlement:
     """A settle() call as recorded for replay."""
 
@@ -93,6 +111,8 @@ class Ledger:
     by_market: dict[str, Attribution] = field(default_factory=dict)
     settlements: list[SettlementResult] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
+    transfers: list[Transfer] = field(default_factory=list)
+    """Shares moved between strategies to cover a sale (oldest first)."""
     voided: list[Fill] = field(default_factory=list)
     """Fills booked and then reversed because their trade FAILED, in void order."""
     confirmed: set[tuple[str, str]] = field(default_factory=set)
@@ -121,10 +141,7 @@ class Ledger:
             position.cost += value
         else:
             if fill.size > position.size:
-                held = position.size
-                raise LedgerError(
-                    f"{fill.strategy} sells {fill.size} of {fill.token_id}, holds {held}"
-                )
+                self._cover(fill, position)
             removed = position.cost * fill.size // position.size
             if fill.size == position.size:
                 removed = position.cost
@@ -149,6 +166,36 @@ class Ledger:
             totals.fees += fill.fee
             totals.realized_pnl += realized
         return True
+
+    def _cover(self, fill: Fill, position: Position) -> None:
+        """Move the shortfall of a sale from the other strategies' holdings of the token
+        (by name, for a deterministic replay), at their cost; refuse, changing nothing,
+        when the account as a whole holds too little."""
+        need = fill.size - position.size
+        lenders = sorted(
+            (strategy, held)
+            for (strategy, token_id), held in self.positions.items()
+            if token_id == fill.token_id and strategy != fill.strategy and held.size > 0
+        )
+        if sum(held.size for _, held in lenders) < need:
+            account = position.size + sum(held.size for _, held in lenders)
+            raise LedgerError(
+                f"{fill.strategy} sells {fill.size} of {fill.token_id}, "
+                f"holds {position.size} (the account {account})"
+            )
+        for strategy, held in lenders:
+            moved = min(need, held.size)
+            cost = held.cost if moved == held.size else held.cost * moved // held.size
+            held.size -= moved
+            held.cost -= cost
+            position.size += moved
+            position.cost += cost
+            self.transfers.append(
+                Transfer(fill.trade_id, fill.token_id, strategy, fill.strategy, moved, cost)
+            )
+            need -= moved
+            if need == 0:
+                break
 
     def settle(
         self,
@@ -213,7 +260,8 @@ class Ledger:
                     raise LedgerError(f"cannot void {trade_id}: {exc}") from None
         for name in (
             "cash", "fees", "realized_pnl", "settlement_pnl", "settlement_payout", "positions",
-            "by_strategy", "by_market", "settlements", "fills", "_token_market", "_history",
+            "by_strategy", "by_market", "settlements", "fills", "transfers", "_token_market",
+            "_history",
         ):  # fmt: skip
             setattr(self, name, getattr(rebuilt, name))
         del self._booked[key]

@@ -459,6 +459,8 @@ def build_network_session(
     ]
     supervisors = [execution, orders, strategy_sup, market_sup]
     spot_aware = [strategy_boxes[s.name] for s in strategies if hasattr(s, "on_spot")]
+    if desk_views is not None and pairs.confidence == "spot":
+        spot_aware.append(desk_views)
     if spot_aware:
         spot_box = spot_mailbox()
         spot = Supervisor(

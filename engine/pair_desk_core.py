@@ -1,5 +1,6 @@
-"""The pair desk's decisions, pure: when to enter a pair, and what venue news means for
-an order's tracker. The actor (actors/pair_desk.py) only does the I/O around these.
+"""The pair desk's decisions, pure: when to enter a pair, how likely each outcome is to
+win (for the pre-settlement exit), and what venue news means for an order's tracker.
+The actor (actors/pair_desk.py) only does the I/O around these.
 """
 
 from __future__ import annotations
@@ -7,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from engine._native import fair_up_probability
 from engine.config import PairsConfig
 from engine.gateway import Resolution, VenueOrderState
 from engine.journal import JournalOrder
-from engine.messages import Fill, FillVoided, MarketPhase, MarketView, OrderReport
+from engine.messages import Fill, FillVoided, MarketPhase, MarketView, OrderReport, SpotView
 from engine.order_tracker import (
     Ack,
     CancelConfirmed,
@@ -22,6 +24,7 @@ from engine.order_tracker import (
 )
 from engine.pairs import MarketUpdate
 from engine.reconcile import fills_of_trade
+from engine.strategies.latency import spot_is_fresh, trades_on
 from engine.units import UNIT
 
 # --- entries ----------------------------------------------------------------------------
@@ -90,10 +93,63 @@ def _on_grid(price: int, tick: int) -> int:
     return min(max(price // tick * tick, tick), UNIT - tick)
 
 
-def market_update(view: MarketView) -> MarketUpdate:
+def market_update(view: MarketView, confidence: tuple[float, float] | None = None) -> MarketUpdate:
     return MarketUpdate(
-        (view.yes.best_bid, view.no.best_bid), (view.yes.best_ask, view.no.best_ask)
+        (view.yes.best_bid, view.no.best_bid),
+        (view.yes.best_ask, view.no.best_ask),
+        confidence,
     )
+
+
+# --- confidence: how likely each outcome is to win -------------------------------------
+
+
+def book_confidence(view: MarketView) -> tuple[float, float] | None:
+    """The market's own odds: each outcome's mid over the sum of both mids (the two
+    books of a binary market price complementary claims). None unless both outcomes
+    have a bid and an ask."""
+    mids: list[int] = []
+    for top in (view.yes, view.no):
+        if top.best_bid is None or top.best_ask is None:
+            return None
+        mids.append(top.best_bid + top.best_ask)
+    total = mids[0] + mids[1]
+    if total <= 0:
+        return None
+    return mids[0] / total, mids[1] / total
+
+
+def spot_confidence(
+    view: MarketView, spot: SpotView | None, config: PairsConfig, now_s: float
+) -> tuple[float, float] | None:
+    """P(Up), P(Down) from spot against the window's price to beat (the model the
+    latency strategy trades on, engine._native.fair_up_probability). None unless the
+    market is an up/down market on the spot's asset, spot is fresh and the price to
+    beat is known."""
+    if not spot_is_fresh(spot, now_s, config.max_spot_age_s):
+        return None
+    assert spot is not None and spot.price is not None
+    if not trades_on(view, spot):
+        return None
+    beat = spot.beat_for(view.market.start_ts)
+    if beat is None or beat <= 0:
+        return None
+    p_up = fair_up_probability(
+        spot.price, beat, config.sigma_per_sqrt_s, view.market.end_ts - now_s
+    )
+    return p_up, 1.0 - p_up
+
+
+def confidence(
+    view: MarketView, spot: SpotView | None, config: PairsConfig, now_s: float
+) -> tuple[float, float] | None:
+    """What the pre-settlement exit reads: with `confidence = "spot"` the spot model
+    while spot is fresh, else (and with "book") the book's odds."""
+    if config.confidence == "spot":
+        found = spot_confidence(view, spot, config, now_s)
+        if found is not None:
+            return found
+    return book_confidence(view)
 
 
 # --- venue news -> tracker events -------------------------------------------------------
@@ -173,7 +229,10 @@ __all__ = [
     "EntryDecision",
     "EntryRule",
     "FillSizes",
+    "book_confidence",
+    "confidence",
     "market_update",
     "news_event",
     "resolution_events",
+    "spot_confidence",
 ]

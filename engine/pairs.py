@@ -382,6 +382,15 @@ class PairExecutor:
                 times.append(start)
         return min(times) if times else None
 
+    def watches_market(self, now: float) -> bool:
+        """Whether a market update may still make this pair act: a hedged pair that has
+        not tried its pre-settlement exit, until the exit window closes."""
+        return (
+            self.phase is PairPhase.HEDGED
+            and not self._exit_tried
+            and self.time_to_resolution(now) > self.params.exit_until_s
+        )
+
     @property
     def may_retry(self) -> bool:
         return self.phase in (PairPhase.FLAT, PairPhase.REFUSED)

@@ -127,6 +127,24 @@ class _Readiness:
         self._on_ready()
 
 
+def describe_error(exc: BaseException) -> str:
+    """`Type: text`; for an exception group, its innermost exceptions (what failed),
+    since a nursery's "Exceptions from Trio nursery" alone names nothing."""
+    if not isinstance(exc, BaseExceptionGroup):
+        return f"{type(exc).__name__}: {exc}"
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop(0)
+        if isinstance(current, BaseExceptionGroup):
+            pending[:0] = list(current.exceptions)
+        else:
+            leaves.append(current)
+    shown = "; ".join(f"{type(e).__name__}: {e}" for e in leaves[:3])
+    more = f" (and {len(leaves) - 3} more)" if len(leaves) > 3 else ""
+    return f"{type(exc).__name__} of {shown}{more}"
+
+
 class Supervisor:
     """Starts, watches and restarts a list of children.
 
@@ -365,12 +383,11 @@ class Supervisor:
     def _report_crash(self, child: _Child, exc: Exception, when: str) -> None:
         self._record("crashed", child.name)
         logger.error(
-            "%s: child %r crashed%s: %s: %s",
+            "%s: child %r crashed%s: %s",
             self.name,
             child.name,
             f" {when}" if when else "",
-            type(exc).__name__,
-            exc,
+            describe_error(exc),
         )
         logger.debug("%s: traceback of %r", self.name, child.name, exc_info=exc)
 

@@ -63,7 +63,7 @@ def spot_is_fresh(spot: SpotView | None, now_s: float, max_age_s: float) -> bool
     )
 
 
-def _trades_on(view: MarketView, spot: SpotView) -> bool:
+def trades_on(view: MarketView, spot: SpotView) -> bool:
     """An up/down market on this spot's asset (slug `btc-updown-...`, outcomes Up, Down)."""
     outcomes = tuple(o.lower() for o in view.market.outcomes)
     return outcomes == ("up", "down") and view.market.slug.startswith(f"{spot.symbol.lower()}-")
@@ -82,7 +82,7 @@ def evaluate(
     if not spot_is_fresh(spot, now_s, config.max_spot_age_s):
         return None
     assert spot is not None and spot.price is not None
-    if not _trades_on(view, spot):
+    if not trades_on(view, spot):
         return None
     beat = spot.beat_for(view.market.start_ts)
     if beat is None:

@@ -10,7 +10,14 @@ import trio
 import trio.testing
 
 from engine.mailbox import Mailbox, Overflow
-from engine.supervisor import ChildSpec, Restart, Strategy, Supervisor, SupervisorEscalation
+from engine.supervisor import (
+    ChildSpec,
+    Restart,
+    Strategy,
+    Supervisor,
+    SupervisorEscalation,
+    describe_error,
+)
 
 StartFn = Callable[..., Awaitable[None]]
 
@@ -552,3 +559,11 @@ async def test_the_event_log_stays_bounded_with_many_short_lived_children(
             assert sup.events[-2:] == [("started", "order-99"), ("exited", "order-99")]
             assert sup.children == []
             await sup.stop()
+
+
+def test_a_crash_inside_a_nursery_is_logged_by_what_failed_inside_it() -> None:
+    group = ExceptionGroup(
+        "Exceptions from Trio nursery", [ExceptionGroup("inner", [KeyError("tok")])]
+    )
+    assert describe_error(group) == "ExceptionGroup of KeyError: 'tok'"
+    assert describe_error(ValueError("bad")) == "ValueError: bad"

@@ -46,10 +46,7 @@ def reconciles(report: dict[str, Any]) -> None:
 
 def test_paper_trades_over_the_network_and_reports_every_fill(tmp_path: Path) -> None:
     out = tmp_path / "report.json"
-    result = polyengine(
-        "run", "--windows", "1", "--quiet", "--report-json", str(out),
-        env={"POLYENGINE_STRATEGIES__PAIRS__ENABLED": "true"},
-    )  # fmt: skip
+    result = polyengine("run", "--windows", "1", "--quiet", "--report-json", str(out))
     assert result.returncode == 0, result.stderr
     assert "venue cash matches" in result.stdout
     assert "frame received -> order sent (engine)" in result.stdout

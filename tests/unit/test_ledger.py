@@ -56,11 +56,43 @@ def test_the_same_trade_on_two_of_our_orders_is_two_fills() -> None:
     assert len(ledger.fills) == 2
 
 
-def test_selling_more_than_held_is_refused() -> None:
+def test_selling_more_than_the_account_holds_is_refused() -> None:
     ledger = Ledger(initial_cash=10 * UNIT)
-    with pytest.raises(LedgerError, match="holds 0"):
+    ledger.apply_fill(fill("t0", Side.BUY, 500_000, 2 * UNIT, strategy="other"))
+    with pytest.raises(LedgerError, match="holds 0 \\(the account 2000000\\)"):
         ledger.apply_fill(fill("t1", Side.SELL, 500_000, 5 * UNIT))
-    assert ledger.cash == 10 * UNIT
+    assert ledger.cash == 9 * UNIT and ledger.holdings("other", (YES,)) == (2 * UNIT,)
+    assert not ledger.transfers
+
+
+def test_a_sale_beyond_the_strategys_own_shares_takes_the_rest_from_the_others_at_cost() -> None:
+    # The venue holds shares per account: a strategy whose purchase was voided can still
+    # sell, and what it sold was another strategy's. Cash and the account's shares stay
+    # exact; the other strategy's book shrinks by what was taken, at its cost.
+    ledger = Ledger(initial_cash=100 * UNIT)
+    ledger.apply_fill(fill("m1", Side.BUY, 400_000, 10 * UNIT, strategy="maker"))
+    ledger.apply_fill(fill("p1", Side.BUY, 500_000, 3 * UNIT, strategy="pairs", order="p"))
+    ledger.apply_fill(fill("p2", Side.SELL, 450_000, 10 * UNIT, strategy="pairs", order="q"))
+    assert ledger.holdings("maker", (YES,)) == (3 * UNIT,)
+    assert ledger.holdings("pairs", (YES,)) == (0,)
+    assert [(t.from_strategy, t.to_strategy, t.size, t.cost) for t in ledger.transfers] == [
+        ("maker", "pairs", 7 * UNIT, 2_800_000)
+    ]
+    # pairs sold 3 bought at 0.50 and 7 taken at 0.40 for 0.45 each.
+    assert ledger.by_strategy["pairs"].realized_pnl == 4_500_000 - 1_500_000 - 2_800_000
+    assert ledger.cash == 100 * UNIT - 4 * UNIT - 1_500_000 + 4_500_000
+    ledger.check_identity()
+
+
+def test_voiding_a_purchase_after_its_shares_were_sold_covers_the_sale_from_the_others() -> None:
+    ledger = Ledger(initial_cash=100 * UNIT)
+    ledger.apply_fill(fill("m1", Side.BUY, 400_000, 10 * UNIT, strategy="maker"))
+    ledger.apply_fill(fill("p1", Side.BUY, 500_000, 7 * UNIT, strategy="pairs", order="p"))
+    ledger.apply_fill(fill("p2", Side.SELL, 450_000, 7 * UNIT, strategy="pairs", order="q"))
+    assert ledger.void("p1", "p") is not None
+    assert ledger.holdings("maker", (YES,)) == (3 * UNIT,)
+    assert ledger.cash == 100 * UNIT - 4 * UNIT + 3_150_000
+    ledger.check_identity()
 
 
 def test_settlement_pays_the_winner_and_zero_to_the_loser() -> None:
