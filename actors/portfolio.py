@@ -6,6 +6,13 @@ reconciliation: a fill the venue does not list, or whose trade failed) reverses 
 With a journal, each fill, status change and settlement is journaled BEFORE the ledger
 books it, so a restart rebuilds the ledger from the journal (`ledger_from_journal`) and
 nothing booked is lost or booked twice.
+
+Settlements come from the market channel (MarketSettled) or, when that one-shot frame was
+lost or came while the engine was down, from a resolution the reconciler read over REST
+(ResolutionRead, already journaled). Either way a market is settled once: the journal
+takes one SettlementRecord per market and the ledger is not settled twice. A fill or
+settlement of a market this session has not discovered (held from an earlier run) is
+booked all the same; only the strategies' position updates need the market's tokens.
 """
 
 from __future__ import annotations
@@ -40,11 +47,12 @@ from engine.messages import (
     MarketInfo,
     MarketSettled,
     PositionUpdate,
+    ResolutionRead,
 )
 
 log = logging.getLogger("polyengine.portfolio")
 
-PortfolioInput = Fill | FillConfirmed | FillVoided | FillReversed | MarketSettled
+PortfolioInput = Fill | FillConfirmed | FillVoided | FillReversed | MarketSettled | ResolutionRead
 
 
 class PortfolioActor:
@@ -68,6 +76,8 @@ class PortfolioActor:
         self.cash_out = cash_out
         self.void_errors = 0
         """Voids the ledger refused (the voided shares were already sold): logged, kept."""
+        self.settlements_repeated = 0
+        """Settlements of a market already settled (frame and REST both): ignored."""
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
@@ -110,21 +120,44 @@ class PortfolioActor:
                         self._publish_position(voided.strategy, voided.condition_id)
                         await self._send_cash()
                 case MarketSettled():
-                    market = self.markets[message.condition_id]
-                    if self.journal is not None:
-                        payouts = dict(zip(market.token_ids, message.payout_per_share, strict=True))
-                        self.journal.append(SettlementRecord(message.condition_id, payouts))
-                    self.ledger.settle(
+                    market = self.markets.get(message.condition_id)
+                    if market is None:
+                        log.error("settlement of unknown market %s ignored", message.condition_id)
+                        continue
+                    await self._settle(
                         message.condition_id,
                         market.token_ids,
                         message.payout_per_share,
                         message.winner,
                     )
-                    for strategy in self.strategy_mailboxes:
-                        self._publish_position(strategy, message.condition_id)
-                    await self._send_cash()
+                case ResolutionRead():
+                    await self._settle(
+                        message.condition_id,
+                        message.token_ids,
+                        message.payout_per_share,
+                        message.winner,
+                    )
                 case Resync():
                     pass
+
+    async def _settle(
+        self,
+        condition_id: str,
+        token_ids: tuple[str, str],
+        payout_per_share: tuple[int, int],
+        winner: int | None,
+    ) -> None:
+        """Journal (once per market), then book in the ledger (once per market)."""
+        if any(s.condition_id == condition_id for s in self.ledger.settlements):
+            self.settlements_repeated += 1
+            return
+        if self.journal is not None:
+            payouts = dict(zip(token_ids, payout_per_share, strict=True))
+            self.journal.append(SettlementRecord(condition_id, payouts))
+        self.ledger.settle(condition_id, token_ids, payout_per_share, winner)
+        for strategy in self.strategy_mailboxes:
+            self._publish_position(strategy, condition_id)
+        await self._send_cash()
 
     async def _send_cash(self) -> None:
         update = CashUpdate(time.perf_counter_ns(), self.ledger.cash)
@@ -149,9 +182,10 @@ class PortfolioActor:
 
     def _publish_position(self, strategy: str, condition_id: str) -> None:
         mailbox = self.strategy_mailboxes.get(strategy)
-        if mailbox is None:
-            return
-        yes, no = self.ledger.holdings(strategy, self.markets[condition_id].token_ids)
+        market = self.markets.get(condition_id)
+        if mailbox is None or market is None:
+            return  # a market not discovered in this session: no strategy trades it
+        yes, no = self.ledger.holdings(strategy, market.token_ids)
         mailbox.send_nowait(PositionUpdate(time.perf_counter_ns(), strategy, condition_id, yes, no))
 
 
@@ -173,6 +207,7 @@ def ledger_from_journal(path: Path) -> Ledger | None:
     except FileNotFoundError:
         return None
     ledger: Ledger | None = None
+    settled: set[str] = set()
     token_ids: dict[str, tuple[str, ...]] = {}
     for _, record in iter_journal(data, path):
         match record:
@@ -195,6 +230,9 @@ def ledger_from_journal(path: Path) -> Ledger | None:
                 if record.status is FillStatus.CONFIRMED:
                     ledger.confirm(*key)
             case SettlementRecord() if ledger is not None:
+                if record.condition_id in settled:
+                    continue  # a journal written before settlements were deduplicated
+                settled.add(record.condition_id)
                 tokens = tuple(record.payouts)
                 payout = tuple(record.payouts[t] for t in tokens)
                 winner = payout.index(max(payout)) if len(set(payout)) > 1 else None

@@ -9,6 +9,16 @@ explains raises `ReconciliationHalt` with a one-line message: trading must stop.
 where the venue could not be asked changes nothing and is retried; "could not ask" is
 never taken for "the venue has nothing".
 
+Resolutions: a market's settlement normally arrives as the market channel's one-shot
+`market_resolved` frame, which a dropped or frozen socket loses and a stopped engine
+never sees. So each round first reads, over REST (`GET /markets/{condition_id}`), the
+markets the journal holds shares in whose end is unknown (held from an earlier run) and
+the markets that ended more than `resolution_delay_s` ago without a journaled settlement
+(engine/resolutions.py decides which). A resolved one is journaled as a SettlementRecord
+(after the round's fills, so it redeems them too; the journal takes one per market) and
+announced as `ResolutionRead` for the portfolio to book; a closed, unresolved one has its
+differences deferred like any market still settling.
+
 The venue is reached through `VenueQueries` (a Protocol); `HttpVenueQueries` implements
 it over any L2-signing HTTP caller, with the venue's pagination and status codes.
 """
@@ -26,7 +36,14 @@ import trio
 
 from engine.config import StateConfig
 from engine.health import Health
-from engine.journal import FillRecord, FillStatus, Journal, JournalOrder, JournalState
+from engine.journal import (
+    FillRecord,
+    FillStatus,
+    Journal,
+    JournalOrder,
+    JournalState,
+    SettlementRecord,
+)
 from engine.mailbox import Mailbox
 from engine.messages import (
     Fill,
@@ -36,6 +53,7 @@ from engine.messages import (
     OrderClosed,
     ReconciliationDone,
     ReconciliationIncomplete,
+    ResolutionRead,
 )
 from engine.reconcile import (
     NOT_FOUND,
@@ -47,6 +65,15 @@ from engine.reconcile import (
     VenueTrades,
     reconcile,
     tokens_to_query,
+)
+from engine.resolutions import (
+    MarketState,
+    ResolutionFormatError,
+    VenueMarket,
+    markets_to_ask,
+    parse_clob_market,
+    unsettled_in_ledger,
+    winner_of,
 )
 
 log = logging.getLogger("polyengine.reconciler")
@@ -88,6 +115,10 @@ class VenueQueries(Protocol):
 
     async def balances(self, token_ids: Sequence[str]) -> VenueBalances:
         """Collateral and each token's balance, in micro units."""
+        ...
+
+    async def market(self, condition_id: str) -> VenueMarket | None:
+        """The CLOB's market object (closed, end, winner), or None if it is unknown."""
         ...
 
 
@@ -185,6 +216,18 @@ class HttpVenueQueries:
         except (KeyError, TypeError, ValueError):
             raise QueryFailed(what, f"no balance in {_text(body)}") from None
 
+    async def market(self, condition_id: str) -> VenueMarket | None:
+        what = f"market {condition_id}"
+        status, body = await self._request(what, f"/markets/{quote(condition_id)}", None)
+        if status == 404:
+            return None
+        if status != 200:
+            raise QueryFailed(what, f"HTTP {status}: {_text(body)}")
+        try:
+            return parse_clob_market(body, condition_id)
+        except ResolutionFormatError as exc:
+            raise QueryFailed(what, str(exc)) from None
+
 
 def _text(body: Any) -> str:
     """The venue's own words: its `error` text when it sent one."""
@@ -206,6 +249,11 @@ class Reconciler:
     actor owns right now, which periodic rounds leave to it; `settling()` the tokens of
     markets that closed and whose settlement has not reached the portfolio yet (their
     differences are deferred). Events go to `out`.
+
+    `market_ends()` gives the end (venue seconds) of each market the session knows and
+    `now()` the venue's time: together they say when a market's resolution is read over
+    REST (see the module docstring). `ledger_settled()` names the markets the ledger has
+    settled: a settlement journaled but not yet booked is announced again each round.
     """
 
     def __init__(
@@ -218,6 +266,9 @@ class Reconciler:
         tokens: Callable[[], Iterable[str]] = tuple,
         active_orders: Callable[[], Collection[str]] = frozenset,
         settling: Callable[[], Collection[str]] = frozenset,
+        market_ends: Callable[[], Mapping[str, int]] = dict,
+        now: Callable[[], float] = time.time,
+        ledger_settled: Callable[[], Collection[str]] | None = None,
     ) -> None:
         self.journal = journal
         self.queries = queries
@@ -226,6 +277,15 @@ class Reconciler:
         self.tokens = tokens
         self.active_orders = active_orders
         self.settling = settling
+        self.market_ends = market_ends
+        self.now = now
+        self.ledger_settled = ledger_settled
+        self.venue_ends: dict[str, int] = {}
+        """Ends of markets learnt from the venue's answers (held, not discovered)."""
+        self.waiting: dict[str, tuple[str, str]] = {}
+        """Markets the venue says are closed but not resolved: their tokens."""
+        self.resolutions_read = 0
+        """Settlements journaled from a resolution read over REST."""
         self.health = Health.STOPPED
         self.rounds = 0
         self.failed_rounds = 0
@@ -300,7 +360,34 @@ class Reconciler:
             )
         return result
 
+    async def _resolutions(self, snapshot: JournalState) -> list[SettlementRecord]:
+        """Read the resolutions due (see the module docstring); QueryFailed if one could
+        not be asked (the round is then incomplete and retried, never halted)."""
+        due = markets_to_ask(
+            snapshot,
+            self.market_ends(),
+            self.venue_ends,
+            self.now(),
+            self.config.resolution_delay_s,
+        )
+        found: list[SettlementRecord] = []
+        for cid in due:
+            market = await self.queries.market(cid)
+            if market is None:
+                continue  # the venue does not know it: nothing to settle from there
+            if market.end_ts is not None:
+                self.venue_ends[cid] = market.end_ts
+            if market.state is MarketState.RESOLVED:
+                self.waiting.pop(cid, None)
+                found.append(market.settlement())
+            elif market.state is MarketState.CLOSED:
+                self.waiting[cid] = market.token_ids
+            else:
+                self.waiting.pop(cid, None)
+        return found
+
     async def _reconcile(self, snapshot: JournalState, exclude: frozenset[str]) -> Reconciliation:
+        settlements = await self._resolutions(snapshot)
         after = snapshot.trades_after
         tokens = tokens_to_query(snapshot, self.tokens())
         balances: VenueBalances | CouldNotAsk
@@ -320,9 +407,17 @@ class Reconciler:
             if order_id not in snapshot.orders:
                 snapshot.orders[order_id] = JournalOrder(order.signed)
         answer = VenueTrades(trades, after)
-        settling = frozenset(self.settling())
+        settling = frozenset(self.settling()) | {
+            token for tokens in self.waiting.values() for token in tokens
+        }
         result = reconcile(
-            snapshot, open_orders, answer, balances, exclude=exclude, settling=settling
+            snapshot,
+            open_orders,
+            answer,
+            balances,
+            exclude=exclude,
+            settling=settling,
+            settlements=settlements,
         )
         if not result.needs_lookup:
             return result
@@ -335,7 +430,14 @@ class Reconciler:
             else:
                 lookups[order_id] = NOT_FOUND if found is None else found
         return reconcile(
-            snapshot, open_orders, answer, balances, lookups, exclude=exclude, settling=settling
+            snapshot,
+            open_orders,
+            answer,
+            balances,
+            lookups,
+            exclude=exclude,
+            settling=settling,
+            settlements=settlements,
         )
 
     async def _apply(self, result: Reconciliation) -> None:
@@ -396,6 +498,29 @@ class Reconciler:
                         s.key,
                         closed.state,
                         closed.filled,
+                    )
+                )
+        # A settlement is journaled only from a complete round: with every fill of the
+        # market booked first, it redeems them all.
+        announce: list[tuple[str, Mapping[str, int]]] = []
+        if result.complete:
+            for settlement in result.settled:
+                if self.journal.append(settlement):
+                    self.resolutions_read += 1
+                    log.warning(
+                        "market %s resolved while its frame was missed: settled from the venue",
+                        settlement.condition_id[:12],
+                    )
+                    announce.append((settlement.condition_id, settlement.payouts))
+        if self.ledger_settled is not None:
+            announce = unsettled_in_ledger(self.journal.state, self.ledger_settled())
+        for cid, payouts in announce:
+            tokens = tuple(payouts)
+            paid = tuple(payouts[t] for t in tokens)
+            if len(tokens) == 2:
+                await self.out.send(
+                    ResolutionRead(
+                        now(), cid, (tokens[0], tokens[1]), (paid[0], paid[1]), winner_of(paid)
                     )
                 )
         if result.baseline is not None and result.ok:

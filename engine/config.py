@@ -612,6 +612,12 @@ class StateConfig(_Model):
         description="a periodic mismatch is re-checked after this delay (news in flight, "
         "such as a settlement, can look like one)",
     )
+    resolution_delay_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="a market that ended this long ago with no settlement has its "
+        "resolution read over REST (its market_resolved frame may have been lost)",
+    )
 
     @property
     def state_dir(self) -> Path:

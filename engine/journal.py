@@ -422,6 +422,8 @@ class JournalState:
     trades_after: int | None = None
     boundary_trades: frozenset[str] = frozenset()
     has_baseline: bool = False
+    settled: dict[str, Mapping[str, int]] = field(default_factory=dict)
+    """Markets whose settlement is journaled: condition id -> payouts (one per market)."""
     last_seq: int = 0
     orphans: list[str] = field(default_factory=list)
     """Records that named an order the journal never signed (kept for the report)."""
@@ -481,8 +483,10 @@ class JournalState:
                 if record.order_id not in self.orders:
                     return False
                 return known is None or (known.status != record.status and not known.status.final)
-            case BaselineRecord() | SettlementRecord():
+            case BaselineRecord():
                 return True
+            case SettlementRecord():
+                return record.condition_id not in self.settled
         order = self.orders.get(record.order_id)
         if order is None:
             return False
@@ -533,6 +537,7 @@ class JournalState:
                     if held > 0:
                         self.settled_cash += notional(per_share, held)
                 self.settled_cash += record.extra_cash
+                self.settled[record.condition_id] = dict(record.payouts)
             case SubmittedRecord():
                 order = self.orders[record.order_id]
                 order.venue_status = record.status

@@ -538,3 +538,20 @@ class PairFinished:
     phase: str
     position: tuple[int, int]
     may_retry: bool
+
+
+# --- settlement (issue 6) ---
+
+
+@dataclass(frozen=True, slots=True)
+class ResolutionRead:
+    """A market's resolution read from the venue over REST (its `market_resolved` frame was
+    lost, or came while the engine was down), already journaled by the reconciler: the
+    portfolio books it in the ledger, once per market. It names the tokens, because the
+    market may be one this session never discovered."""
+
+    ts_ns: int
+    condition_id: str
+    token_ids: tuple[str, str]
+    payout_per_share: tuple[int, int]
+    winner: int | None

@@ -89,6 +89,7 @@ from engine.messages import (
     OrderClosed,
     ReconciliationDone,
     ReconciliationIncomplete,
+    ResolutionRead,
 )
 from engine.order_factory import OrderFactory, paper_signer
 from engine.registry import OrderMeta, OrderRegistry
@@ -182,8 +183,8 @@ class NetworkSession:
 
 
 class ReconcileRouter:
-    """The reconciler's corrections, to whom they concern: fills and reversals to the
-    portfolio, adopted and closed orders to the order manager; the rest is counted."""
+    """The reconciler's corrections, to whom they concern: fills, reversals and resolutions
+    to the portfolio, adopted and closed orders to the order manager; the rest is counted."""
 
     def __init__(self, inbox: Mailbox[Any], portfolio: Mailbox[Any], manager: Mailbox[Any]):
         self.inbox = inbox
@@ -209,6 +210,8 @@ class ReconcileRouter:
                     log.warning(
                         "reconciliation reversed fill %s: %s", message.trade_id, message.reason
                     )
+                    await self.portfolio.send(message)
+                case ResolutionRead():
                     await self.portfolio.send(message)
                 case OrderAdopted():
                     self.adopted += 1
@@ -364,6 +367,9 @@ def build_network_session(
         tokens=lambda: [t for m in markets.values() for t in m.token_ids],
         active_orders=lambda: _active_orders(manager, desk),
         settling=lambda: _settling_tokens(markets, ledger, clock),
+        market_ends=lambda: {cid: m.end_ts for cid, m in list(markets.items())},
+        now=clock.now_s,
+        ledger_settled=lambda: {s.condition_id for s in ledger.settlements},
     )
     pairs = config.strategies.pairs
     desk: PairDesk | None = None

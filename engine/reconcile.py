@@ -32,6 +32,7 @@ from engine.journal import (
     JournalState,
     OrderPhase,
     Record,
+    SettlementRecord,
 )
 from engine.orderfsm import OrderState
 from engine.units import UNIT, Side, format_units, parse_units
@@ -247,6 +248,8 @@ class Reconciliation:
     unverified: tuple[str, ...] = ()
     """Baselines inferred (a token first seen with fills already booked)."""
     mismatches: tuple[Mismatch, ...] = ()
+    settled: tuple[SettlementRecord, ...] = ()
+    """Resolutions read from the venue that the journal had not settled yet."""
 
     @property
     def complete(self) -> bool:
@@ -265,7 +268,7 @@ class Reconciliation:
     def records(self) -> tuple[Record, ...]:
         """The corrections, in the order to journal them."""
         out: list[Record] = [*self.booked, *self.updated, *self.voided]
-        out += [*self.adopted, *self.closed]
+        out += [*self.adopted, *self.closed, *self.settled]
         if self.baseline is not None:
             out.append(self.baseline)
         return tuple(out)
@@ -309,6 +312,7 @@ class _Pass:
     voided: list[FillRecord] = field(default_factory=list)
     adopted: list[AdoptedRecord] = field(default_factory=list)
     closed: list[ClosedRecord] = field(default_factory=list)
+    settled: list[SettlementRecord] = field(default_factory=list)
 
     def mismatch(self, kind: str, detail: str) -> None:
         self.mismatches.append(Mismatch(kind, detail))
@@ -323,6 +327,7 @@ def reconcile(
     *,
     exclude: Collection[str] = (),
     settling: Collection[str] = (),
+    settlements: Sequence[SettlementRecord] = (),
 ) -> Reconciliation:
     """Match the journal with the venue's answers (see the module docstring).
 
@@ -331,7 +336,11 @@ def reconcile(
     `settling` names tokens whose market has closed and whose settlement the engine has
     not yet heard of: the venue may already have redeemed them, so a difference in their
     positions (and in cash) is deferred, not a mismatch.
-    `balances` must hold every token of `tokens_to_query(journal)`. Raises
+    `settlements` are resolutions read from the venue (engine/resolutions.py): each one
+    the journal has not settled is applied after the fills and orders, so it redeems the
+    fills booked in this pass too, and is returned for journaling (a genesis pass takes
+    none: its baseline is read after any redemption). `balances` must hold every token of
+    `tokens_to_query(journal)`. Raises
     VenueDataError for an answer without the documented shape.
     """
     p = _Pass(journal, journal.copy(), exclude, settling)
@@ -350,6 +359,10 @@ def reconcile(
     decided: list[Record] = [*p.adopted, *p.closed]
     for record in decided:
         p.state.apply(record)
+    if not genesis:
+        for settlement in settlements:
+            if p.state.apply(settlement):
+                p.settled.append(settlement)
     baseline: BaselineRecord | None = None
     if isinstance(balances, CouldNotAsk):
         p.could_not_ask.append(str(balances))
@@ -368,6 +381,7 @@ def reconcile(
         deferred=tuple(p.deferred),
         unverified=tuple(p.unverified),
         mismatches=tuple(p.mismatches),
+        settled=tuple(p.settled),
     )
 
 
