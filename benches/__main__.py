@@ -11,7 +11,14 @@ import sys
 
 from benches.harness import Bench, Figure, measure, write_results
 
-SUITES = ["benches.book", "benches.frames", "benches.models", "benches.sign", "benches.venue"]
+SUITES = [
+    "benches.book",
+    "benches.frames",
+    "benches.journal",
+    "benches.models",
+    "benches.sign",
+    "benches.venue",
+]
 
 
 def main(argv: list[str]) -> int:

@@ -90,6 +90,8 @@ def test_every_venue_fault_at_once_still_reconciles_to_the_micro_usdc(tmp_path: 
     assert links["client_retries"] > 0, "the bursts were never retried"
     statuses = {f["status"] for f in report["fills"]}
     assert statuses <= {"MATCHED", "CONFIRMED"}  # FAILED ones are voided, not fills
+    assert report["pairs"]["started"] > 0, "the pair desk never traded under the faults"
+    assert report["state"]["halted"] is None
 
 
 def _start_venue(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
