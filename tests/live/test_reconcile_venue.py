@@ -26,7 +26,7 @@ from actors.reconciler import (
     ReconciliationHalt,
 )
 from engine.config import StateConfig
-from engine.journal import FillStatus, Journal, OrderPhase
+from engine.journal import FillStatus, Journal, OrderPhase, SettlementRecord, iter_journal
 from engine.mailbox import Mailbox, Overflow
 from engine.messages import (
     Fill,
@@ -34,6 +34,7 @@ from engine.messages import (
     OrderClosed,
     ReconciliationDone,
     ReconciliationIncomplete,
+    ResolutionRead,
 )
 from engine.orderfsm import OrderState
 from engine.units import OrderType, Side, parse_units
@@ -326,3 +327,71 @@ async def test_every_page_of_open_orders_is_read(accounts: Accounts, tmp_path: P
             out: Mailbox[Any] = Mailbox("reconciled", 200, Overflow.BLOCK)
             result = await Reconciler(journal, accounts.queries(), out, FAST).round()
             assert result.ok and {a.order_id for a in result.adopted} == placed
+
+
+async def test_a_resolution_whose_frame_never_came_is_read_settled_and_journaled_once(
+    accounts: Accounts, tmp_path: Path
+) -> None:
+    # The engine holds shares of a market that ends and resolves; its market_resolved
+    # frame never reaches the engine (a dropped socket at that moment). Once the market
+    # is `resolution_delay_s` past its end, a periodic round reads the resolution over
+    # REST, journals the settlement once and announces it; later rounds announce it again
+    # only while the ledger has not booked it.
+    with trio.fail_after(30):
+        await genesis(accounts, tmp_path)
+        out: Mailbox[Any] = Mailbox("reconciled", 100, Overflow.BLOCK)
+        booked: set[str] = set()
+        cid = accounts.spec.condition_id
+        ends = {cid: 1_000}
+        config = StateConfig(
+            reconcile_interval_s=0.1, retry_interval_s=0.05, confirm_delay_s=0.05,
+            resolution_delay_s=60,
+        )  # fmt: skip
+        clock = [1_030.0]
+        with Journal(tmp_path, fsync="never") as journal:
+            order = await accounts.place(journal, accounts.up, "BUY", "0.40", "10")
+            await accounts.their_order(accounts.down, "BUY", "0.60", "10", "FAK")
+            reconciler = Reconciler(
+                journal, accounts.queries(), out, config,
+                tokens=lambda: (accounts.up, accounts.down),
+                market_ends=lambda: ends, now=lambda: clock[0],
+                ledger_settled=lambda: booked,
+                # as in a session: an ended market the ledger has not settled is deferred
+                settling=lambda: (
+                    {accounts.up, accounts.down} if clock[0] >= ends[cid] and not booked else set()
+                ),
+            )  # fmt: skip
+            async with trio.open_nursery() as nursery:
+                await nursery.start(reconciler.run)
+                fills = [e for e in events(out) if isinstance(e, Fill)]
+                assert [(f.order_id, f.size) for f in fills] == [(order, 10_000_000)]
+                accounts.server.venue.engine.close_market(cid)
+                accounts.server.venue.engine.resolve_market(cid, 0)
+                # Not yet 60 s past the end: the frame may still come; nothing is read.
+                await trio.sleep(0.5)
+                assert cid not in journal.state.settled
+                assert not [e for e in events(out) if isinstance(e, ResolutionRead)]
+                clock[0] = 1_061.0
+                read = await _next(out, ResolutionRead)
+                assert (read.condition_id, read.payout_per_share, read.winner) == (
+                    cid, (1_000_000, 0), 0,
+                )  # fmt: skip
+                assert journal.state.settled[cid] == {accounts.up: 1_000_000, accounts.down: 0}
+                again = await _next(out, ResolutionRead)  # the ledger has not booked it yet
+                assert again.condition_id == cid
+                booked.add(cid)
+                events(out)
+                await trio.sleep(0.5)
+                assert not [e for e in events(out) if isinstance(e, ResolutionRead)]
+                nursery.cancel_scope.cancel()
+            settlements = [r for r in iter_journal(journal.path.read_bytes(), journal.path)]
+            assert sum(isinstance(r, SettlementRecord) for _, r in settlements) == 1
+            _, venue_cash, venue_tokens = await accounts.venue_view()
+            assert journal.state.cash == venue_cash and venue_tokens[accounts.up] == 0
+
+
+async def _next(out: Mailbox[Any], kind: type[Any]) -> Any:
+    while True:
+        message = await out.receive()
+        if isinstance(message, kind):
+            return message
