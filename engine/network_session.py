@@ -71,6 +71,7 @@ from engine.client.gateway import NetworkGateway
 from engine.client.heartbeat import HeartbeatActor
 from engine.client.rest import RestClient
 from engine.clock import SessionClock
+from engine.closeout import CLOSEOUT_S, close_out
 from engine.config import Config, EndpointsConfig
 from engine.credentials import ApiCredentials, CredentialsError
 from engine.gateway import OrderSpec
@@ -498,6 +499,14 @@ def build_network_session(
     ]
     root = Supervisor("root", children, strategy=SupervisionStrategy.REST_FOR_ONE)
 
+    async def close_out_journal() -> None:
+        await close_out(journal, gateway, portfolio_box.send, stats)
+
+    # Hooks run newest first: this one last, once every cancel has been sent.
+    shutdown.add_hook(
+        "close the journal's open orders", close_out_journal, timeout_s=CLOSEOUT_S + 5.0
+    )
+
     async def cancel_open_orders() -> None:
         await manager.cancel_everything()
 
@@ -749,6 +758,8 @@ def network_report(
         "heartbeats": {"sent": session.heartbeat.sent, "losses": session.heartbeat.losses},
         "orders_unknown": session.stats.orders_unknown,
         "unknown_resolved": dict(session.stats.unknown_resolved),
+        "cancel_queries": dict(session.stats.cancel_queries),
+        "closeout_queries": dict(session.stats.closeout_queries),
         "client_retries": session.rest.retried,
     }
     return report
