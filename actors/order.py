@@ -33,6 +33,7 @@ from engine.gateway import OrderSpec, VenueGateway, VenueOrderState
 from engine.journal import Journal
 from engine.mailbox import Mailbox, Resync
 from engine.messages import CancelOrder, Fill, FillVoided, OrderClosed, OrderReport
+from engine.order_query import resolution_events
 from engine.order_tracker import (
     Ack,
     CancelConfirmed,
@@ -52,6 +53,7 @@ from engine.order_tracker import (
 )
 from engine.order_tracker import SubmitUnknown as SubmitUnknownEvent
 from engine.orderfsm import InvalidTransition, OrderState
+from engine.reconcile import VenueDataError
 from engine.registry import OrderMeta, OrderRegistry
 from engine.stats import EngineStats
 
@@ -239,29 +241,22 @@ class OrderActor:
     async def _query(self) -> None:
         """Ask the venue what it knows of this order by hash; "could not ask" asks again."""
         self._query_at = None
+        unknown_submit = self.state is OrderState.UNKNOWN
+        journaled = self.journal.state.orders.get(self.spec.order_id) if self.journal else None
+        rests = self.spec.order_type.rests
         try:
             found = await self.gateway.resolve_unknown(self.spec.order_id, self.condition_id)
-        except VenueError as exc:
+            events = resolution_events(found, journaled, rests=rests)
+        except (VenueError, VenueDataError) as exc:
             log.warning("order %s: could not ask the venue (%s)", self.spec.order_id, exc)
             self._query_at = trio.current_time() + UNKNOWN_QUERY_S
             return
-        name = found.state.value
-        self.stats.unknown_resolved[name] = self.stats.unknown_resolved.get(name, 0) + 1
-        match found.state:
-            case VenueOrderState.NOT_FOUND:
-                self.apply(Reject("not placed (the venue has no such order)"))
-            case VenueOrderState.LIVE:
-                self.apply(Ack())
-            case VenueOrderState.FILLED:
-                # Its fills come through the user channel (and its REST backfill).
-                self.apply(Ack())
-                self.apply(VenueMatched())
-            case VenueOrderState.CANCELED:
-                self.apply(Ack())
-                if self.spec.order_type.rests or found.size_matched == 0:
-                    self.apply(CancelConfirmed())
-                else:
-                    self._matched_at_once = found.size_matched  # a FAK's killed remainder
+        self.stats.count_query(found.state.value, unknown_submit=unknown_submit)
+        for event in events:
+            self.apply(event)
+        if found.state is VenueOrderState.CANCELED and not rests and found.size_matched:
+            # A FOK/FAK's killed remainder: a cancellation once its fills are all in.
+            self._matched_at_once = found.size_matched
 
     def handle(self, message: OrderInput | Resync) -> None:
         match message:

@@ -64,7 +64,7 @@ from engine.order_tracker import (
 from engine.order_tracker import (
     SubmitUnknown as TrackerSubmitUnknown,
 )
-from engine.orderfsm import InvalidTransition
+from engine.orderfsm import InvalidTransition, OrderState
 from engine.pair_desk_core import (
     EntryRule,
     FillSizes,
@@ -92,6 +92,7 @@ from engine.pairs import (
     Tick,
     VenueUpdate,
 )
+from engine.reconcile import VenueDataError
 from engine.registry import OrderMeta, OrderRegistry
 from engine.risk import RiskGate
 from engine.stats import EngineStats
@@ -584,20 +585,20 @@ class PairDesk:
 
     async def _query(self, pair: _Pair, key: str) -> None:
         order_id = self.ids[key]
+        managed = pair.executor.orders.get(key)
+        unknown_submit = managed is not None and managed.tracker.state is OrderState.UNKNOWN
         try:
             found = await self.gateway.resolve_unknown(order_id, pair.market.condition_id)
-        except VenueError as exc:
-            # Could not ask: never "not found". Ask again later.
+            events = resolution_events(found, self.journal.state.orders.get(order_id))
+        except (VenueError, VenueDataError) as exc:
+            # Could not ask (or not read the answer): never "not found". Ask again later.
             self.desk_stats.queries_failed += 1
             log.warning("pair order %s: could not ask the venue (%s)", order_id, exc)
             retry = self.clock.now_s() + self.config.query_retry_s
             self._queries[key] = (pair.executor.spec.pair_id, retry)
             return
-        self.stats.unknown_resolved[found.state.value] = (
-            self.stats.unknown_resolved.get(found.state.value, 0) + 1
-        )
-        journaled = self.journal.state.orders.get(order_id)
-        for event in resolution_events(found, journaled):
+        self.stats.count_query(found.state.value, unknown_submit=unknown_submit)
+        for event in events:
             await self._feed(pair, key, event)
 
     # --- bookkeeping after each step ------------------------------------------------

@@ -71,6 +71,7 @@ from engine.client.gateway import NetworkGateway
 from engine.client.heartbeat import HeartbeatActor
 from engine.client.rest import RestClient
 from engine.clock import SessionClock
+from engine.closeout import CLOSEOUT_S, CloseoutReport, close_out
 from engine.config import Config, EndpointsConfig
 from engine.credentials import ApiCredentials, CredentialsError
 from engine.gateway import OrderSpec
@@ -180,6 +181,8 @@ class NetworkSession:
     """Why reconciliation halted trading (empty while it has not)."""
     resumed: bool = False
     """The state directory held a journal from an earlier run: this run resumed it."""
+    closeout: CloseoutReport = field(default_factory=CloseoutReport)
+    """What the graceful stop's close-out did with the journal's open orders."""
 
 
 class ReconcileRouter:
@@ -506,6 +509,19 @@ def build_network_session(
     ]
     root = Supervisor("root", children, strategy=SupervisionStrategy.REST_FOR_ONE)
 
+    closeout = CloseoutReport()
+
+    async def close_out_journal() -> None:
+        done = await close_out(journal, gateway, portfolio_box.send, stats)
+        closeout.closed.update(done.closed)
+        closeout.left_open.update(done.left_open)
+        closeout.fills_booked += done.fills_booked
+
+    # Hooks run newest first: this one last, once every cancel has been sent.
+    shutdown.add_hook(
+        "close the journal's open orders", close_out_journal, timeout_s=CLOSEOUT_S + 5.0
+    )
+
     async def cancel_open_orders() -> None:
         await manager.cancel_everything()
 
@@ -523,7 +539,7 @@ def build_network_session(
         {s.name: s for s in (root, *supervisors)}, manager, feed, router, user_channel,
         heartbeat, discovery, catalog, markets, journal, reconciler, reconcile_router, desk,
         windows_expected,
-        clock.now_s(), halted=halted, resumed=journal.report.records > 0,
+        clock.now_s(), halted=halted, resumed=journal.report.records > 0, closeout=closeout,
     )  # fmt: skip
 
 
@@ -730,6 +746,11 @@ def network_report(
             "orders_closed": session.reconcile_router.closed,
         },
         "halted": session.halted[0] if session.halted else None,
+        "closeout": {
+            "closed": len(session.closeout.closed),
+            "left_open": dict(session.closeout.left_open),
+            "fills_booked": session.closeout.fills_booked,
+        },
     }
     if session.desk is not None:
         report["pairs"] = session.desk.summary()
@@ -757,6 +778,8 @@ def network_report(
         "heartbeats": {"sent": session.heartbeat.sent, "losses": session.heartbeat.losses},
         "orders_unknown": session.stats.orders_unknown,
         "unknown_resolved": dict(session.stats.unknown_resolved),
+        "cancel_queries": dict(session.stats.cancel_queries),
+        "closeout_queries": dict(session.stats.closeout_queries),
         "client_retries": session.rest.retried,
     }
     return report

@@ -1,29 +1,27 @@
 """The pair desk's decisions, pure: when to enter a pair, how likely each outcome is to
 win (for the pre-settlement exit), and what venue news means for an order's tracker.
 The actor (actors/pair_desk.py) only does the I/O around these.
+
+A targeted query's answer is read by `engine.order_query.resolution_events`, the one
+mapping the OrderActor and the shutdown close-out share (re-exported here).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from engine._native import fair_up_probability
 from engine.config import PairsConfig
-from engine.gateway import Resolution, VenueOrderState
-from engine.journal import JournalOrder
 from engine.messages import Fill, FillVoided, MarketPhase, MarketView, OrderReport, SpotView
+from engine.order_query import NOT_PLACED, resolution_events
 from engine.order_tracker import (
     Ack,
     CancelConfirmed,
-    Reject,
     TrackerEvent,
     TradeStatus,
     TradeUpdate,
-    VenueMatched,
 )
 from engine.pairs import MarketUpdate
-from engine.reconcile import fills_of_trade
 from engine.strategies.latency import spot_is_fresh, trades_on
 from engine.units import UNIT
 
@@ -194,34 +192,6 @@ def news_event(message: Fill | FillVoided | OrderReport, sizes: FillSizes) -> Tr
         case OrderReport(kind="CANCELLATION"):
             return CancelConfirmed()
     return None
-
-
-NOT_PLACED = "not placed (the venue has no such order)"
-
-
-def resolution_events(found: Resolution, order: JournalOrder | None) -> list[TrackerEvent]:
-    """What a targeted query says, as tracker events: the order's trades first (so a
-    FILLED order has its fills before it finishes), then its state. NOT_FOUND is only
-    ever the venue's answer; "could not ask" raises before this."""
-    events: list[TrackerEvent] = []
-    if order is not None:
-        journaled: Mapping[str, JournalOrder] = {order.order_id: order}
-        for trade in found.trades:
-            fills, _foreign = fills_of_trade(trade, journaled)
-            for fill in fills:
-                if fill.order_id == found.order_id and fill.size > 0:
-                    status = TradeStatus.parse(fill.status.value)
-                    events.append(TradeUpdate(fill.fill_id, fill.size, status))
-    match found.state:
-        case VenueOrderState.LIVE:
-            events.append(Ack())
-        case VenueOrderState.FILLED:
-            events.append(VenueMatched())
-        case VenueOrderState.CANCELED:
-            events.append(CancelConfirmed())
-        case VenueOrderState.NOT_FOUND:
-            events.append(Reject(NOT_PLACED))
-    return events
 
 
 __all__ = [

@@ -46,21 +46,24 @@ class ShutdownController:
         self.shutdown_reason: str | None = None
         self.hook_outcomes: list[tuple[str, str]] = []
         """(hook name, "ok" | "timeout" | "error") in the order the hooks ran."""
-        self._hooks: list[tuple[str, Hook]] = []
+        self._hooks: list[tuple[str, Hook, float]] = []
         self._root: trio.CancelScope | None = None
         self._hooks_scope: trio.CancelScope | None = None
         self._finished = trio.Event()
 
-    def add_hook(self, name: str, hook: Hook) -> None:
-        """Register `hook` to run at shutdown; hooks run newest first.
+    def add_hook(self, name: str, hook: Hook, *, timeout_s: float | None = None) -> None:
+        """Register `hook` to run at shutdown; hooks run newest first, each within its
+        own `timeout_s` (default: the controller's `hook_timeout_s`).
 
         Raises RuntimeError once shutdown has begun: the hook would never run.
         """
         if self.stopping.is_set():
             raise RuntimeError(f"shutdown already begun, hook {name!r} would not run")
-        if any(existing == name for existing, _ in self._hooks):
+        if any(existing == name for existing, _, _ in self._hooks):
             raise ValueError(f"a shutdown hook named {name!r} already exists")
-        self._hooks.append((name, hook))
+        if timeout_s is not None and timeout_s <= 0:
+            raise ValueError(f"hook {name!r}: timeout_s must be > 0, got {timeout_s}")
+        self._hooks.append((name, hook, self.hook_timeout_s if timeout_s is None else timeout_s))
 
     async def watch_signals(
         self,
@@ -116,24 +119,25 @@ class ShutdownController:
         """Run the hooks newest first, each bounded and shielded; then cancel the root."""
         try:
             with trio.CancelScope(shield=True) as self._hooks_scope:
-                for name, hook in reversed(self._hooks):
-                    self.hook_outcomes.append((name, await self._run_hook(name, hook)))
+                for name, hook, timeout_s in reversed(self._hooks):
+                    outcome = await self._run_hook(name, hook, timeout_s)
+                    self.hook_outcomes.append((name, outcome))
         finally:
             self._hooks_scope = None
             self._finished.set()
         if self._root is not None:
             self._root.cancel()
 
-    async def _run_hook(self, name: str, hook: Hook) -> str:
-        """Run one hook within hook_timeout_s; a failing hook never stops the next one."""
-        with trio.move_on_after(self.hook_timeout_s) as deadline:
+    async def _run_hook(self, name: str, hook: Hook, timeout_s: float) -> str:
+        """Run one hook within `timeout_s`; a failing hook never stops the next one."""
+        with trio.move_on_after(timeout_s) as deadline:
             try:
                 await hook()
             except Exception as exc:
                 logger.error("shutdown hook %r failed: %s: %s", name, type(exc).__name__, exc)
                 return "error"
         if deadline.cancelled_caught:
-            logger.error("shutdown hook %r timed out after %s s", name, self.hook_timeout_s)
+            logger.error("shutdown hook %r timed out after %s s", name, timeout_s)
             return "timeout"
         logger.info("shutdown hook %r done", name)
         return "ok"

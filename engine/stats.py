@@ -33,7 +33,18 @@ class EngineStats:
     network and the venue's matching), apart from the engine's own frame_to_order."""
     rejections: dict[str, int] = field(default_factory=dict)
     unknown_resolved: dict[str, int] = field(default_factory=dict)
-    """How UNKNOWN orders were resolved by hash (LIVE, FILLED, CANCELED, NOT_FOUND)."""
+    """How UNKNOWN submits were resolved by hash (LIVE, FILLED, CANCELED, NOT_FOUND)."""
+    cancel_queries: dict[str, int] = field(default_factory=dict)
+    """What the venue answered to queries after a refused or unanswered cancel (the
+    same four answers), kept apart from `unknown_resolved`: they measure other faults."""
+    closeout_queries: dict[str, int] = field(default_factory=dict)
+    """What the venue answered when a graceful stop asked about the journal's open
+    orders (engine/closeout.py); "could not ask" counts as UNREACHABLE."""
 
     def count_rejection(self, reason: str) -> None:
         self.rejections[reason] = self.rejections.get(reason, 0) + 1
+
+    def count_query(self, answer: str, *, unknown_submit: bool) -> None:
+        """A targeted query's answer: it resolved an UNKNOWN submit, or followed a cancel."""
+        counts = self.unknown_resolved if unknown_submit else self.cancel_queries
+        counts[answer] = counts.get(answer, 0) + 1

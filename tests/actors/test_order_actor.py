@@ -109,9 +109,10 @@ class Desk:
         self.closed: Mailbox[Any] = Mailbox("closed", 64, Overflow.BLOCK)
         self.registry = OrderRegistry()
         spec = OrderSpec(ORDER_ID, "1", Side.BUY, 500_000, SIZE, order_type, False, BODY)
+        self.stats = EngineStats()
         self.actor = OrderActor(
             spec, "s", "c", "q0", 0, self.registry, self.mailbox, self.venue, self.closed,
-            EngineStats(), journal=self.journal,
+            self.stats, journal=self.journal,
         )  # fmt: skip
 
     def records(self) -> list[str]:
@@ -174,6 +175,9 @@ async def test_a_cancel_that_cannot_be_answered_is_followed_up_not_assumed(
             assert desk.actor.state is OrderState.PENDING_CANCEL
         assert desk.actor.state is OrderState.CANCELED
         assert (desk.venue.cancels, desk.venue.queries) == (2, 2)
+        # A query after a cancel is counted apart from resolving an unknown submit.
+        assert desk.stats.cancel_queries == {"LIVE": 1}
+        assert desk.stats.unknown_resolved == {}
 
 
 async def test_fills_that_arrive_before_the_cancellation_are_applied_first(
@@ -247,6 +251,8 @@ async def test_an_unknown_submit_is_never_sent_again_and_is_resolved_by_query(
             await trio.sleep(5)  # past the wait for the user channel
             assert desk.actor.state is ends
             assert desk.venue.posts == 1
+            assert desk.stats.unknown_resolved == {venue_says.value: 1}
+            assert desk.stats.cancel_queries == {}
             nursery.cancel_scope.cancel()
         journal, _ = read_journal(desk.journal.path)
         phase = journal.orders[ORDER_ID].phase

@@ -164,3 +164,38 @@ def test_immediate_exit_is_not_a_failure_supervisors_would_restart() -> None:
     assert not issubclass(ImmediateExit, Exception)
     assert ImmediateExit(signal.SIGINT).exit_code == 130
     assert ImmediateExit(signal.SIGTERM).exit_code == 143
+
+
+async def test_a_hook_may_have_its_own_bound_longer_or_shorter_than_the_default(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    with trio.fail_after(60):
+        controller = ShutdownController(hook_timeout_s=5)
+        finished: list[str] = []
+
+        async def slow_but_bounded() -> None:  # e.g. closing out the journal's orders
+            await trio.sleep(12)
+            finished.append("close-out")
+
+        async def hangs() -> None:
+            await trio.sleep_forever()
+
+        controller.add_hook("close-out", slow_but_bounded, timeout_s=20)
+        controller.add_hook("hangs", hangs, timeout_s=1)
+        start = trio.current_time()
+        await controller.request_shutdown("test")
+        assert finished == ["close-out"]
+        assert controller.hook_outcomes == [("hangs", "timeout"), ("close-out", "ok")]
+        assert trio.current_time() - start == pytest.approx(13)
+        with pytest.raises(RuntimeError):
+            controller.add_hook("late", hangs, timeout_s=1)
+
+
+def test_a_hook_bound_must_be_positive() -> None:
+    controller = ShutdownController()
+
+    async def hook() -> None:
+        pass
+
+    with pytest.raises(ValueError, match="timeout_s"):
+        controller.add_hook("bad", hook, timeout_s=0)
