@@ -42,6 +42,7 @@ from engine.journal import (
     Journal,
     JournalOrder,
     JournalState,
+    OrderPhase,
     SettlementRecord,
 )
 from engine.mailbox import Mailbox
@@ -229,6 +230,17 @@ class HttpVenueQueries:
             raise QueryFailed(what, str(exc)) from None
 
 
+def _closed_since(order_id: str, snapshot: JournalState, journal: JournalState) -> bool:
+    """Whether the journal closed this order after the round's snapshot was taken."""
+    before = snapshot.orders.get(order_id)
+    after = journal.orders.get(order_id)
+    return (
+        after is not None
+        and after.phase is OrderPhase.CLOSED
+        and (before is None or before.phase is not OrderPhase.CLOSED)
+    )
+
+
 def _text(body: Any) -> str:
     """The venue's own words: its `error` text when it sent one."""
     if isinstance(body, dict) and isinstance(body.get("error"), str):
@@ -284,6 +296,8 @@ class Reconciler:
         """Ends of markets learnt from the venue's answers (held, not discovered)."""
         self.waiting: dict[str, tuple[str, str]] = {}
         """Markets the venue says are closed but not resolved: their tokens."""
+        self.stale_adoptions = 0
+        """Adoptions dropped: the order closed here while the venue was being read."""
         self.resolutions_read = 0
         """Settlements journaled from a resolution read over REST."""
         self.health = Health.STOPPED
@@ -337,7 +351,7 @@ class Reconciler:
             result = Reconciliation(could_not_ask=(str(exc),))
         except VenueDataError as exc:
             result = Reconciliation(could_not_ask=(f"the venue's answer is malformed: {exc}",))
-        await self._apply(result)
+        await self._apply(result, snapshot)
         self.last = result
         if result.ok:
             self.failed_rounds = 0
@@ -402,10 +416,14 @@ class Reconciler:
             balances = CouldNotAsk("balances", "trades kept arriving while reading")
         # Orders signed while the venue was being read are in its answers but not in the
         # snapshot: they are known as signed (no more), so they are not taken for orders
-        # someone else placed. Their actors own them (`exclude`).
+        # someone else placed. Their actors own them: excluded like the active ones (or
+        # a round would adopt an order its actor is placing).
+        signed_meanwhile: set[str] = set()
         for order_id, order in list(self.journal.state.orders.items()):
             if order_id not in snapshot.orders:
                 snapshot.orders[order_id] = JournalOrder(order.signed)
+                signed_meanwhile.add(order_id)
+        exclude = exclude | signed_meanwhile
         answer = VenueTrades(trades, after)
         settling = frozenset(self.settling()) | {
             token for tokens in self.waiting.values() for token in tokens
@@ -440,9 +458,11 @@ class Reconciler:
             settlements=settlements,
         )
 
-    async def _apply(self, result: Reconciliation) -> None:
+    async def _apply(self, result: Reconciliation, snapshot: JournalState) -> None:
         """Journal each correction, then announce it (only if it changed the journal:
-        a fill the user channel booked meanwhile is not booked twice)."""
+        a fill the user channel booked meanwhile is not booked twice). An order closed
+        while the venue was being read is not adopted: its close (the venue confirmed a
+        cancel, or it filled) is newer than the read that listed it live."""
         now = time.perf_counter_ns
         for fill in result.booked:
             # A trade first seen FAILED is journaled (the venue did report it) but is no
@@ -470,6 +490,10 @@ class Reconciler:
                     )
                 )
         for adopted in result.adopted:
+            if _closed_since(adopted.order_id, snapshot, self.journal.state):
+                self.stale_adoptions += 1
+                log.info("order %s closed while the venue was read: not adopted", adopted.order_id)
+                continue
             if self.journal.append(adopted):
                 s = self.journal.state.orders[adopted.order_id].signed
                 await self.out.send(

@@ -739,6 +739,8 @@ def network_report(
         "journal_records": session.journal.state.last_seq,
         "reconciliation_rounds": reconciler.rounds,
         "reconciliation_failed_rounds": reconciler.failed_rounds,
+        "stale_adoptions_dropped": reconciler.stale_adoptions,
+        "resolutions_read": reconciler.resolutions_read,
         "corrections": {
             "fills_booked": session.reconcile_router.booked,
             "fills_reversed": session.reconcile_router.reversed,

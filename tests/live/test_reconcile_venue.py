@@ -395,3 +395,41 @@ async def _next(out: Mailbox[Any], kind: type[Any]) -> Any:
         message = await out.receive()
         if isinstance(message, kind):
             return message
+
+
+class CancelledDuringTheRead(HttpVenueQueries):
+    """The venue's open orders, read just before the engine's cancel of one of them is
+    confirmed and journaled: the answer lists as live an order the journal has closed."""
+
+    def __init__(self, accounts: Accounts, journal: Journal, order_id: str) -> None:
+        super().__init__(caller(accounts.ours))
+        self.accounts, self.journal, self.order_id = accounts, journal, order_id
+
+    async def open_orders(self) -> list[dict[str, Any]]:
+        stale = await super().open_orders()
+        response = await self.accounts.ours.call("DELETE", "/order", {"orderID": self.order_id})
+        assert self.order_id in response.json()["canceled"], response.text
+        self.journal.cancel_requested(self.order_id, "requote")
+        self.journal.closed(self.order_id, OrderState.CANCELED, 0)
+        return stale
+
+
+async def test_an_order_closed_while_the_venue_was_read_is_not_adopted_back(
+    accounts: Accounts, tmp_path: Path
+) -> None:
+    with trio.fail_after(30):
+        await genesis(accounts, tmp_path)
+        out: Mailbox[Any] = Mailbox("reconciled", 100, Overflow.BLOCK)
+        with Journal(tmp_path, fsync="never") as journal:
+            # Sent; its answer not journaled yet when the round takes its snapshot.
+            order = await accounts.place(
+                journal, accounts.up, "BUY", "0.40", "10", record_answer=False
+            )
+            queries = CancelledDuringTheRead(accounts, journal, order)
+            reconciler = Reconciler(journal, queries, out, FAST)
+            result = await reconciler.round()
+            assert result.ok, result.message()
+            assert reconciler.stale_adoptions == 1
+            assert not [e for e in events(out) if isinstance(e, OrderAdopted)]
+            assert journal.state.orders[order].phase is OrderPhase.CLOSED
+            assert journal.state.orders[order].terminal is OrderState.CANCELED
