@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine._native import fair_up_probability
 from engine.config import PairsConfig
 from engine.messages import Fill, FillVoided, MarketPhase, MarketView, OrderReport, SpotView
 from engine.order_query import NOT_PLACED, resolution_events
@@ -22,7 +21,7 @@ from engine.order_tracker import (
     TradeUpdate,
 )
 from engine.pairs import MarketUpdate
-from engine.strategies.latency import spot_is_fresh, trades_on
+from engine.strategies.latency import spot_up_probability
 from engine.units import UNIT
 
 # --- entries ----------------------------------------------------------------------------
@@ -121,21 +120,10 @@ def spot_confidence(
     view: MarketView, spot: SpotView | None, config: PairsConfig, now_s: float
 ) -> tuple[float, float] | None:
     """P(Up), P(Down) from spot against the window's price to beat (the model the
-    latency strategy trades on, engine._native.fair_up_probability). None unless the
-    market is an up/down market on the spot's asset, spot is fresh and the price to
-    beat is known."""
-    if not spot_is_fresh(spot, now_s, config.max_spot_age_s):
-        return None
-    assert spot is not None and spot.price is not None
-    if not trades_on(view, spot):
-        return None
-    beat = spot.beat_for(view.market.start_ts)
-    if beat is None or beat <= 0:
-        return None
-    p_up = fair_up_probability(
-        spot.price, beat, config.sigma_per_sqrt_s, view.market.end_ts - now_s
-    )
-    return p_up, 1.0 - p_up
+    latency strategy trades on). None unless the market is an up/down market on the
+    spot's asset, spot is fresh and the price to beat is known."""
+    p_up = spot_up_probability(view, spot, config.sigma_per_sqrt_s, config.max_spot_age_s, now_s)
+    return None if p_up is None else (p_up, 1.0 - p_up)
 
 
 def confidence(

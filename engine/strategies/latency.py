@@ -63,10 +63,31 @@ def spot_is_fresh(spot: SpotView | None, now_s: float, max_age_s: float) -> bool
     )
 
 
-def trades_on(view: MarketView, spot: SpotView) -> bool:
+def _trades_on(view: MarketView, spot: SpotView) -> bool:
     """An up/down market on this spot's asset (slug `btc-updown-...`, outcomes Up, Down)."""
     outcomes = tuple(o.lower() for o in view.market.outcomes)
     return outcomes == ("up", "down") and view.market.slug.startswith(f"{spot.symbol.lower()}-")
+
+
+def spot_up_probability(
+    view: MarketView,
+    spot: SpotView | None,
+    sigma_per_sqrt_s: float,
+    max_spot_age_s: float,
+    now_s: float,
+) -> float | None:
+    """P(Up) of an up/down market on the spot's asset, from fresh spot against the
+    window's price to beat; None when spot is stale, the market is not on its asset or
+    the price to beat is unknown."""
+    if not spot_is_fresh(spot, now_s, max_spot_age_s):
+        return None
+    assert spot is not None and spot.price is not None
+    if not _trades_on(view, spot):
+        return None
+    beat = spot.beat_for(view.market.start_ts)
+    if beat is None or beat <= 0:
+        return None
+    return fair_up_probability(spot.price, beat, sigma_per_sqrt_s, view.market.end_ts - now_s)
 
 
 def evaluate(
@@ -79,18 +100,11 @@ def evaluate(
     """The best take on this market now, or None. Pure: same inputs, same answer."""
     if view.phase is not MarketPhase.TRADING or not view.healthy:
         return None
-    if not spot_is_fresh(spot, now_s, config.max_spot_age_s):
+    if view.market.end_ts - now_s <= config.stop_before_end_s:
         return None
-    assert spot is not None and spot.price is not None
-    if not trades_on(view, spot):
+    p_up = spot_up_probability(view, spot, config.sigma_per_sqrt_s, config.max_spot_age_s, now_s)
+    if p_up is None:
         return None
-    beat = spot.beat_for(view.market.start_ts)
-    if beat is None:
-        return None
-    seconds_left = view.market.end_ts - now_s
-    if seconds_left <= config.stop_before_end_s:
-        return None
-    p_up = fair_up_probability(spot.price, beat, config.sigma_per_sqrt_s, seconds_left)
     best: Snipe | None = None
     for outcome, top in enumerate((view.yes, view.no)):
         snipe = _size_take(view, top, outcome, p_up, holdings[outcome], config)
