@@ -41,6 +41,7 @@ from trio_websocket import (
 from actors.feed import route_frame
 from engine.backoff import Backoff
 from engine.client.books import BookFormatError, fetch_book
+from engine.client.keepalive import ping_until_closed
 from engine.config import MarketFeedConfig
 from engine.gateway import BookSnapshot
 from engine.health import Health
@@ -490,7 +491,7 @@ class MarketFeedActor:
             timers = _Timers(last_data=now, last_pong=now)
             ended: list[tuple[str, bool]] = []
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._ping, ws)
+                nursery.start_soon(ping_until_closed, ws, self.config.ping_s)
                 nursery.start_soon(self._send_ops, ws, shard)
                 nursery.start_soon(self._watch, shard, timers, ended, nursery.cancel_scope)
                 try:
@@ -524,17 +525,6 @@ class MarketFeedActor:
             else:
                 for cid in new:
                     self._publish_market(cid)
-
-    async def _ping(self, ws: WebSocketConnection) -> None:
-        """PING every `ping_s`. A closed connection ends this quietly: the reader sees
-        the close and says why (raising here would crash the actor, since the nursery
-        wraps it in an exception group the reconnect loop does not take for a drop)."""
-        while True:
-            await trio.sleep(self.config.ping_s)
-            try:
-                await ws.send_message("PING")
-            except ConnectionClosed:
-                return
 
     async def _send_ops(self, ws: WebSocketConnection, shard: _Shard) -> None:
         """Runtime subscribe/unsubscribe on this live connection, in call order. An

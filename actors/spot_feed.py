@@ -35,6 +35,7 @@ from trio_websocket import (
 )
 
 from engine.backoff import Backoff
+from engine.client.keepalive import ping_until_closed
 from engine.clock import SessionClock
 from engine.config import EndpointsConfig, SpotConfig
 from engine.mailbox import Mailbox, Overflow, Resync
@@ -268,13 +269,8 @@ class ChainlinkReference(_SocketFeed):
         await ws.send_message(orjson.dumps(message).decode())
 
     async def keepalive(self, ws: WebSocketConnection) -> None:
-        """A text PING every `ping_s`; a failed send ends the connection for the reader."""
-        while True:
-            await trio.sleep(self.config.ping_s)
-            try:
-                await ws.send_message("PING")
-            except ConnectionClosed:
-                return
+        """RTDS wants a text PING every `ping_s`."""
+        await ping_until_closed(ws, self.config.ping_s)
 
 
 class CoinbaseTickerPoller(_Feed):

@@ -32,6 +32,7 @@ from trio_websocket import (
 
 from actors.user_feed import UserEventRouter
 from engine.backoff import Backoff
+from engine.client.keepalive import ping_until_closed
 from engine.config import UserFeedConfig
 from engine.credentials import ApiCredentials
 from engine.health import Health
@@ -201,7 +202,7 @@ class UserChannelActor:
         else:
             receiving = trio.CancelScope()
             async with trio.open_nursery() as inner:
-                inner.start_soon(self._ping, ws)
+                inner.start_soon(ping_until_closed, ws, self.config.ping_s)
                 inner.start_soon(self._watch, receiving)
                 why = await self._receive(ws, answered, receiving)
                 inner.cancel_scope.cancel()
@@ -229,15 +230,6 @@ class UserChannelActor:
                     continue
                 await self.router.on_frame(message)
         return f"silent for {self.config.watchdog_s:g} s"
-
-    async def _ping(self, ws: WebSocketConnection) -> None:
-        """Text PING every ping_s; a closed socket ends it (the receiver reports why)."""
-        while True:
-            await trio.sleep(self.config.ping_s)
-            try:
-                await ws.send_message("PING")
-            except ConnectionClosed:
-                return
 
     async def _watch(self, receiving: trio.CancelScope) -> None:
         """Stop receiving once no frame has arrived for watchdog_s."""

@@ -15,7 +15,7 @@ Rules (each one is a property the fuzz machine checks):
   sum of the unique non-FAILED trades seen.
 * A trade's status only moves forward (MATCHED -> MINED/RETRYING -> CONFIRMED/FAILED);
   an older status arriving late, or the same status again, changes nothing. FAILED
-  voids the trade: `filled` decreases and a FillVoided effect says so.
+  voids the trade: `filled` decreases and a FillUnbooked effect says so.
 * FILLED + a FAILED trade: the order stays FILLED (terminal states never change; the
   venue does not reopen a matched order), while `filled` - and so the position - drops.
   The same holds for every terminal state: late fills after a cancel or an expiry are
@@ -30,7 +30,7 @@ Rules (each one is a property the fuzz machine checks):
   cancel wanted while the submit's outcome is UNKNOWN is held until the outcome
   is known.
 
-Effects are data (SendCancel, QueryOrder, FillBooked, FillVoided, Finished, Anomaly);
+Effects are data (SendCancel, QueryOrder, FillBooked, FillUnbooked, Finished, Anomaly);
 the OrderActor performs them.
 """
 
@@ -204,8 +204,9 @@ class FillBooked:
 
 
 @dataclass(frozen=True, slots=True)
-class FillVoided:
-    """A booked trade FAILED on chain: the position goes back down by `size`."""
+class FillUnbooked:
+    """A booked trade FAILED on chain: the position goes back down by `size` (the
+    tracker's effect; `engine.messages.FillVoided` is the user channel's news of it)."""
 
     order_id: str
     trade_id: str
@@ -227,7 +228,7 @@ class Anomaly:
     text: str
 
 
-TrackerEffect = SendCancel | QueryOrder | FillBooked | FillVoided | Finished | Anomaly
+TrackerEffect = SendCancel | QueryOrder | FillBooked | FillUnbooked | Finished | Anomaly
 
 
 @dataclass(slots=True)
@@ -391,7 +392,7 @@ class OrderTracker:
         if record.status is TradeStatus.FAILED and record.booked:
             record.booked = False
             self.filled -= record.size
-            effects.append(FillVoided(self.order_id, update.trade_id, record.size))
+            effects.append(FillUnbooked(self.order_id, update.trade_id, record.size))
         effects.extend(self._book_parked())
         if self.state is OrderState.REJECTED and any(isinstance(e, FillBooked) for e in effects):
             effects.append(Anomaly(self.order_id, "fill on an order the venue rejected"))

@@ -36,7 +36,7 @@ from engine.order_tracker import (
     Anomaly,
     CancelRequest,
     FillBooked,
-    FillVoided,
+    FillUnbooked,
     Finished,
     OrderTracker,
     QueryOrder,
@@ -508,7 +508,7 @@ class PairExecutor:
                     self._effects.append(Query(order.leg.key, reason))
                 case FillBooked(trade_id=trade_id, size=size):
                     self._record("fill", [_sized(order.leg, size)], f"trade {trade_id}")
-                case FillVoided(trade_id=trade_id, size=size):
+                case FillUnbooked(trade_id=trade_id, size=size):
                     self._record("fill voided", [_sized(order.leg, size)], f"trade {trade_id}")
                 case Finished(state=state, filled=filled):
                     self._record("order done", [_sized(order.leg, filled)], state.value)

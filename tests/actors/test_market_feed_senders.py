@@ -11,6 +11,7 @@ import trio
 from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection
 
 from actors.market_feed import MarketFeedActor
+from engine.client.keepalive import ping_until_closed
 from engine.config import MarketFeedConfig
 from engine.stats import EngineStats
 
@@ -27,14 +28,14 @@ class ClosedSocket:
 
 
 def feed() -> MarketFeedActor:
-    config = MarketFeedConfig(ping_s=0.01)
-    return MarketFeedActor("ws://127.0.0.1:9/ws/market", {}, EngineStats(), config)
+    return MarketFeedActor("ws://127.0.0.1:9/ws/market", {}, EngineStats(), MarketFeedConfig())
 
 
 async def test_a_ping_on_a_closed_socket_ends_the_pinger_without_raising() -> None:
+    # The one keepalive of every channel (market, user, RTDS).
     with trio.fail_after(10):
         socket = ClosedSocket()
-        await feed()._ping(cast(WebSocketConnection, socket))
+        await ping_until_closed(cast(WebSocketConnection, socket), 0.01)
         assert socket.sends == 1
 
 

@@ -14,7 +14,7 @@ from engine.order_tracker import (
     CancelUnanswered,
     Expire,
     FillBooked,
-    FillVoided,
+    FillUnbooked,
     Finished,
     OrderTracker,
     QueryOrder,
@@ -61,7 +61,7 @@ def test_a_failed_trade_is_voided_and_a_filled_order_stays_filled() -> None:
     t = live()
     t.apply(TradeUpdate("a", 10 * UNIT, M))
     assert t.state is OrderState.FILLED
-    assert t.apply(TradeUpdate("a", 10 * UNIT, F)) == [FillVoided("0xabc", "a", 10 * UNIT)]
+    assert t.apply(TradeUpdate("a", 10 * UNIT, F)) == [FillUnbooked("0xabc", "a", 10 * UNIT)]
     assert t.state is OrderState.FILLED
     assert t.filled == 0
 
@@ -89,7 +89,7 @@ def test_a_trade_that_does_not_fit_waits_for_the_failure_that_frees_room() -> No
     assert isinstance(effect, Anomaly)
     assert (t.filled, t.parked) == (10 * UNIT, 10 * UNIT)
     effects = t.apply(TradeUpdate("a", 10 * UNIT, F))
-    assert FillVoided("0xabc", "a", 10 * UNIT) in effects
+    assert FillUnbooked("0xabc", "a", 10 * UNIT) in effects
     assert FillBooked("0xabc", "b", 10 * UNIT) in effects
     assert (t.filled, t.parked) == (10 * UNIT, 0)
 

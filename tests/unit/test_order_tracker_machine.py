@@ -34,7 +34,7 @@ from engine.order_tracker import (
     CancelUnanswered,
     Expire,
     FillBooked,
-    FillVoided,
+    FillUnbooked,
     OrderTracker,
     Reject,
     SendCancel,
@@ -127,7 +127,7 @@ class OrderTrackerMachine(RuleBasedStateMachine):
                     self.awaiting_cancel_answers += 1
                 case FillBooked(size=size):
                     self.booked_total += size
-                case FillVoided(size=size):
+                case FillUnbooked(size=size):
                     self.booked_total -= size
         self.check_repeat_changes_nothing(event)
         return effects
