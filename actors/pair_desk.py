@@ -466,6 +466,9 @@ class PairDesk:
             self.desk_stats.anomalies += 1
             log.warning("pair %s: %s ignored: %s", pair.executor.spec.pair_id, event, exc)
             effects = []
+        # What this step closed is journaled before acting on it: the journal then says
+        # an order was done before the one that replaces it was signed and sent.
+        self._after(pair)
         for effect in effects:
             await self._perform(pair, effect)
         self._after(pair)

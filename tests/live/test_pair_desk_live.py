@@ -144,6 +144,11 @@ async def test_a_lone_filled_leg_is_liquidated_at_falling_prices(
             assert all(signed[i]["size"] == 10 * UNIT for i in liquidations)
             for earlier in liquidations[:2]:  # each re-price cancelled the previous order
                 assert_journaled_before_sent(rig, earlier, OrderState.CANCELED)
+            # ... and the journal closes it before the next one is signed
+            lines = rig.journal_lines()
+            seq = {(line["kind"], line.get("order_id")): line["seq"] for line in lines}
+            for earlier, later in itertools.pairwise(liquidations[:3]):
+                assert seq[("closed", earlier)] < seq[("signed", later)]
             # the counterparty takes the offer: the excess is sold
             await until(lambda: rig.desk.desk_stats.liquidated == 1 or _resting_price(rig) > 0)
             price = _resting_price(rig)
