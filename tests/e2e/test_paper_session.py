@@ -17,6 +17,7 @@ import trio.testing
 
 from engine.clock import SessionClock
 from engine.config import load_config
+from engine.running import seed_trio_scheduler
 from engine.session import (
     LEAD_S,
     Session,
@@ -67,6 +68,9 @@ def run_default_session() -> Finished:
                 report.update(session_report(session, wall_s=0.0))
                 nursery.cancel_scope.cancel()
 
+    # The same seeded task order as `polyengine run --mode sim`: this is that session, not
+    # one of the other interleavings that earlier tests in this process would leave.
+    seed_trio_scheduler(config.venue.seed)
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
     return Finished(holder[0], frames, report)
 
